@@ -1,0 +1,75 @@
+"""Fixtures shared by every app's tests: database kind, real Chromium, artefacts folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+CHROMIUM = os.environ.get("PACTE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _on_postgres() -> bool:
+    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (make test starts one and sets DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords and not _on_postgres():
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session")
+def on_postgres() -> bool:
+    """Tell whether this run is on the PostgreSQL server that make test started."""
+    return _on_postgres()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Return the folder where tests keep screenshots and other artefacts (kept after the run)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """Launch Debian's Chromium once per session through Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium: object) -> Iterator[object]:
+    """A fresh browser context and page; every request to a host other than loopback is recorded."""
+    context = chromium.new_context(locale="en-GB")  # type: ignore[attr-defined]
+    page = context.new_page()
+    page.foreign_requests = []  # type: ignore[attr-defined]
+
+    def watch(request: object) -> None:
+        url = request.url  # type: ignore[attr-defined]
+        if not url.startswith(("http://127.0.0.1", "http://localhost", "data:", "about:")):
+            page.foreign_requests.append(url)  # type: ignore[attr-defined]
+
+    page.on("request", watch)
+    yield page
+    context.close()

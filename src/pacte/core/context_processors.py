@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+
+def pacte(request: HttpRequest) -> dict[str, Any]:
+    """Give every template the operator's name (from the active policy) without a second read."""
+    from pacte.policy import selectors
+
+    try:
+        policy = selectors.policy_active()
+    except Exception:  # the policy app reports load errors itself, at start-up
+        return {"pacte_operator": None}
+    return {"pacte_operator": policy.operator}

@@ -1,0 +1,27 @@
+import pytest
+from django.test import Client
+
+from pacte.core.middleware import CONTENT_SECURITY_POLICY
+
+
+@pytest.mark.django_db
+def test_every_response_carries_the_strict_security_headers() -> None:
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP: no HSTS
+
+
+def test_database_router_keeps_keys_and_telemetry_apart() -> None:
+    from pacte.core.routers import PacteRouter
+
+    router = PacteRouter()
+    assert router.allow_migrate("keys", "vault") is True
+    assert router.allow_migrate("default", "vault") is False
+    assert router.allow_migrate("telemetry", "telemetry") is True
+    assert router.allow_migrate("default", "ledger") is True
+    assert router.allow_migrate("keys", "ledger") is False

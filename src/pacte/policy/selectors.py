@@ -1,0 +1,2 @@
+def policy_active():
+    raise RuntimeError("not built yet")

@@ -1,0 +1,257 @@
+"""Django settings for Pacte, read from the environment.
+
+Every setting an operator may change is an environment variable with the ``PACTE_`` prefix (plus the
+conventional ``DATABASE_URL``). Nothing else in Pacte reads the environment at import time: apps read
+their own settings lazily through their ``app_settings.py``.
+
+The embedded default (no variable set) keeps everything under ``var/`` (or ``$PACTE_HOME``): three
+SQLite files for the ``default``, ``keys`` and ``telemetry`` databases, the generated secret key and the
+generated master key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+# "embedded" (one box, generated secrets under PACTE_HOME) or "production" (every secret must be given).
+PACTE_MODE = os.environ.get("PACTE_MODE", "embedded").strip().lower()
+PACTE_PRODUCTION = PACTE_MODE == "production"
+PACTE_HOME = Path(os.environ.get("PACTE_HOME") or (Path.cwd() / "var")).resolve()
+PACTE_HOME.mkdir(parents=True, exist_ok=True)
+
+DEBUG = _env_bool("PACTE_DEBUG", False)
+
+
+def _secret_key() -> str:
+    value = os.environ.get("PACTE_SECRET_KEY")
+    if value:
+        return value
+    if PACTE_PRODUCTION:
+        # Refuse to start rather than run production on a key nobody chose.
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "PACTE_SECRET_KEY is not set. In production mode Pacte needs a secret key: "
+            "set PACTE_SECRET_KEY to a long random string (e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'`)."
+        )
+    path = PACTE_HOME / "secret.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = _env_list("PACTE_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = _env_list("PACTE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "pacte.core",
+    "pacte.policy",
+    "pacte.subjects",
+    "pacte.vault",
+    "pacte.ledger",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "pacte.core.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "pacte.core.middleware.PacteErrorMiddleware",
+]
+
+ROOT_URLCONF = "pacte.urls"
+WSGI_APPLICATION = "pacte.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "pacte.core.context_processors.pacte",
+            ],
+        },
+    },
+]
+
+# --- Databases -----------------------------------------------------------------------------------
+# Three aliases from day one. The key store lives apart so that a backup of the data never holds the
+# keys that decrypt it; telemetry lives apart so that no foreign key can join a visit to a person.
+
+
+def _database(url_var: str, sqlite_name: str) -> dict:
+    url = os.environ.get(url_var)
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("PACTE_DB_CONN_MAX_AGE", "60")))
+    else:
+        config = {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(PACTE_HOME / sqlite_name),
+            "OPTIONS": {
+                # WAL lets the web server, the worker and the scheduler read while one writes;
+                # IMMEDIATE transactions take the write lock up front instead of failing half-way.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    if config["ENGINE"].endswith("sqlite3"):
+        config.setdefault("TEST", {})["NAME"] = None  # in-memory test databases
+    return config
+
+
+DATABASES = {
+    "default": _database("DATABASE_URL", "pacte.sqlite3"),
+    "keys": _database("PACTE_KEYS_DATABASE_URL", "keys.sqlite3"),
+    "telemetry": _database("PACTE_TELEMETRY_DATABASE_URL", "telemetry.sqlite3"),
+}
+DATABASE_ROUTERS = ["pacte.core.routers.PacteRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("PACTE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "pacte",
+    }
+}
+if os.environ.get("PACTE_REDIS_URL"):
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ["PACTE_REDIS_URL"],
+    }
+
+# --- Passwords -----------------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "pacte.core.hashers.PacteArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Languages -----------------------------------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = os.environ.get("PACTE_TIME_ZONE", "Europe/Paris")
+USE_TZ = True
+
+# --- Static files --------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = PACTE_HOME / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# --- Security ------------------------------------------------------------------------------------
+# Cookies are Secure whenever Pacte is told it is behind TLS (PACTE_HTTPS=1), always HttpOnly for the
+# session, SameSite=Lax. HSTS is sent only over TLS: sending it over plain HTTP would be ignored anyway.
+PACTE_HTTPS = _env_bool("PACTE_HTTPS", PACTE_PRODUCTION)
+SESSION_COOKIE_SECURE = PACTE_HTTPS
+CSRF_COOKIE_SECURE = PACTE_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = PACTE_HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if PACTE_HTTPS:
+    SECURE_HSTS_SECONDS = int(os.environ.get("PACTE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = _env_bool("PACTE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Email ---------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("PACTE_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+EMAIL_FILE_PATH = str(PACTE_HOME / "sent-mail")
+EMAIL_HOST = os.environ.get("PACTE_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("PACTE_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("PACTE_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("PACTE_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _env_bool("PACTE_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("PACTE_DEFAULT_FROM_EMAIL", "Pacte <no-reply@localhost>")
+
+# --- Logging: no personal data. Requests are logged by path only; query strings are never logged. ---
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("PACTE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints the full path with query string on errors; keep its level but
+        # the PacteErrorMiddleware and our own handlers never put personal data in a message.
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# --- Pacte ---------------------------------------------------------------------------------------
+# The policy file the running system obeys. Only pacte.policy reads it (see policy/app_settings.py).
+PACTE_POLICY_FILE = os.environ.get("PACTE_POLICY", str(PROJECT_DIR / "policies" / "plusuite.toml"))

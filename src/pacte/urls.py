@@ -1,0 +1,13 @@
+"""Root URL configuration. Each app owns its ``urls.py``; this file only includes them."""
+
+from django.conf.urls.i18n import i18n_patterns  # noqa: F401  (kept for apps that want prefixed URLs)
+from django.contrib import admin
+from django.urls import include, path
+from django.views.i18n import set_language
+
+urlpatterns = [
+    path("", include("pacte.core.urls")),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("admin/", admin.site.urls),
+    path("", include("pacte.policy.urls")),
+]

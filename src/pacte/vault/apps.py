@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class VaultConfig(AppConfig):
+    name = "pacte.vault"
+    label = "vault"
+    verbose_name = _("Vault")
