@@ -37,7 +37,7 @@ system-deps:
 	@scripts/system-deps.sh gettext sqlite3 chromium wrk postgresql-15
 
 messages: .make-install
-	@cd src/pacte && ../../$(BIN)/pacte compilemessages --verbosity 0 --ignore '.venv'
+	@cd src/pacte && PACTE_HOME=$(CURDIR)/var ../../$(BIN)/pacte compilemessages --verbosity 0
 
 run: install
 	$(BIN)/pacte serve --policy $(POLICY) --host $(HOST) --port $(PORT)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     path("", include("pacte.policy.urls")),
+    path("", include("pacte.ledger.urls")),
+    path("", include("pacte.accounts.urls")),
 ]

@@ -56,12 +56,14 @@ class PacteErrorMiddleware:
             return None
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
             return JsonResponse(
-                {"type": f"urn:pacte:error:{exception.code}", "title": str(exception.message),
-                 "status": exception.status, "code": exception.code},
+                {
+                    "type": f"urn:pacte:error:{exception.code}",
+                    "title": str(exception.message),
+                    "status": exception.status,
+                    "code": exception.code,
+                },
                 status=exception.status,
                 content_type="application/problem+json",
             )
-        response = TemplateResponse(
-            request, "core/error.html", {"error": exception}, status=exception.status
-        )
+        response = TemplateResponse(request, "core/error.html", {"error": exception}, status=exception.status)
         return response.render()

@@ -23,7 +23,9 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--policy", help="Policy file to obey (default: $PACTE_POLICY or the demo policy).")
+        parser.add_argument(
+            "--policy", help="Policy file to obey (default: $PACTE_POLICY or the demo policy)."
+        )
         parser.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
         parser.add_argument("--port", type=int, default=8000, help="Port to listen on (default 8000).")
         parser.add_argument(
@@ -64,13 +66,21 @@ class Command(BaseCommand):
             (
                 "web",
                 [
-                    sys.executable, "-m", "gunicorn", "pacte.wsgi:application",
-                    "--bind", bind,
-                    "--workers", str(options["web_workers"]),
-                    "--graceful-timeout", "10",
-                    "--access-logfile", "-",
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "pacte.wsgi:application",
+                    "--bind",
+                    bind,
+                    "--workers",
+                    str(options["web_workers"]),
+                    "--graceful-timeout",
+                    "10",
+                    "--access-logfile",
+                    "-",
                     # Path only (%(U)s has no query string) and no client address: no personal data.
-                    "--access-logformat", '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss',
+                    "--access-logformat",
+                    '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss',
                 ],
             )
         ]
@@ -92,7 +102,9 @@ class Command(BaseCommand):
             # Each child is its own process group leader so a terminal's Ctrl-C reaches us only;
             # we then stop each child in order.
             children.append((name, subprocess.Popen(command, env=env, start_new_session=True)))
-        self.stdout.write(f"Pacte is serving http://{bind}/ (Ctrl-C stops the web server, worker and scheduler).")
+        self.stdout.write(
+            f"Pacte is serving http://{bind}/ (Ctrl-C stops the web server, worker and scheduler)."
+        )
         self.stdout.flush()
 
         exit_code = 0

@@ -12,7 +12,9 @@ class Command(BaseCommand):
     help = "Run one task worker alone (start as many as you like, on as many machines)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--queue-name", default="*", help="Queues to process, comma-separated ('*' = all).")
+        parser.add_argument(
+            "--queue-name", default="*", help="Queues to process, comma-separated ('*' = all)."
+        )
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between polls when idle.")
         parser.add_argument("--batch", action="store_true", help="Run every waiting task, then exit.")
 
