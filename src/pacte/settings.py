@@ -129,8 +129,9 @@ TEMPLATES = [
 
 def _database(url_var: str, sqlite_name: str) -> dict:
     url = os.environ.get(url_var)
+    config: dict
     if url:
-        config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("PACTE_DB_CONN_MAX_AGE", "60")))
+        config = dict(dj_database_url.parse(url, conn_max_age=int(os.environ.get("PACTE_DB_CONN_MAX_AGE", "60"))))
     else:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
