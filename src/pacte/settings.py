@@ -108,7 +108,7 @@ WSGI_APPLICATION = "pacte.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -190,7 +190,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Languages -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS: list[str] = []  # each app keeps its own catalogue in <app>/locale/
 USE_I18N = True
 TIME_ZONE = os.environ.get("PACTE_TIME_ZONE", "Europe/Paris")
 USE_TZ = True
