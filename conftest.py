@@ -73,3 +73,48 @@ def page(chromium: object) -> Iterator[object]:
     page.on("request", watch)
     yield page
     context.close()
+
+
+class CapturedMail(list):
+    """Messages received by the test SMTP server, as ``email.message.EmailMessage`` objects."""
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(self) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self)
+
+
+@pytest.fixture
+def smtp_server(settings: object) -> Iterator[CapturedMail]:
+    """A real SMTP server (aiosmtpd) on loopback; Django's SMTP backend is pointed at it."""
+    import email
+    import email.policy
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    captured = CapturedMail()
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+            message = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[attr-defined]
+            message.envelope_to = list(envelope.rcpt_tos)  # type: ignore[attr-defined]
+            captured.append(message)
+            return "250 Message accepted for delivery"
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"  # type: ignore[attr-defined]
+    settings.EMAIL_HOST = "127.0.0.1"  # type: ignore[attr-defined]
+    settings.EMAIL_PORT = port  # type: ignore[attr-defined]
+    settings.EMAIL_USE_TLS = False  # type: ignore[attr-defined]
+    try:
+        yield captured
+    finally:
+        controller.stop()
