@@ -5,4 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class PolicyConfig(AppConfig):
     name = "pacte.policy"
     label = "policy"
-    verbose_name = _("Policy")
+    verbose_name = _("Privacy policy")
+
+    def ready(self) -> None:
+        from pacte.policy import checks  # noqa: F401  (registers the system checks)

@@ -1,11 +1,11 @@
-from django.http import HttpResponse
 from django.urls import path
+
+from pacte.policy import views
 
 app_name = "policy"
 
-
-def _placeholder(request):  # replaced by the policy app's real views
-    return HttpResponse("privacy")
-
-
-urlpatterns = [path("privacy/", _placeholder, name="notice")]
+urlpatterns = [
+    path("privacy/", views.notice, name="notice"),
+    path("privacy/versions/", views.versions, name="versions"),
+    path("privacy/versions/<int:number>/", views.version, name="version"),
+]

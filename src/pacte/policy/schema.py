@@ -1,0 +1,182 @@
+"""The policy file's schema: what an operator may declare, and nothing else.
+
+Every model is frozen and forbids unknown keys. There is deliberately no recipient kind for selling or
+renting data: the schema cannot express it. Cross-references between sections are checked by
+``policy.rules`` after this structural validation.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+
+LegalBasis = Literal["contract", "consent", "legal_obligation", "legitimate_interest", "vital_interest", "public_task"]
+RecipientKind = Literal["processor", "partner", "authority"]
+CookieCategory = Literal["strictly_necessary", "preferences", "analytics", "marketing", "widget"]
+RetentionAnchor = Literal[
+    "collection", "account_closed", "last_contact", "withdrawal", "end_of_contract", "invoice_date", "session_end"
+]
+WidgetKind = Literal["social", "chat", "video", "map"]
+Language = Literal["fr", "en"]
+
+_DURATION = re.compile(r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+class Duration(BaseModel):
+    """An ISO 8601 duration (``P3Y``, ``P13M``, ``P6M``, ``PT30M``), kept as written."""
+
+    model_config = ConfigDict(frozen=True)
+    text: str
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        match = _DURATION.match(text) if isinstance(text, str) else None
+        if not match or text.endswith("T"):
+            raise ValueError(f"{text!r} is not an ISO 8601 duration — write it like P3Y, P13M, P30D or PT1H")
+        parts = [int(group or 0) for group in match.groups()]
+        return cls(
+            text=text,
+            years=parts[0],
+            months=parts[1],
+            weeks=parts[2],
+            days=parts[3],
+            hours=parts[4],
+            minutes=parts[5],
+            seconds=parts[6],
+        )
+
+    @property
+    def in_months(self) -> float:
+        """Return the length in months (a month counted as 30.44 days)."""
+        days = self.weeks * 7 + self.days + (self.hours * 3600 + self.minutes * 60 + self.seconds) / 86400
+        return self.years * 12 + self.months + days / 30.44
+
+    @property
+    def in_days(self) -> float:
+        return self.in_months * 30.44
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _duration(value: object) -> Duration:
+    if isinstance(value, Duration):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a duration is a string such as \"P3Y\" — quote it")
+    return Duration.parse(value)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(Strict):
+    """A text shown to people, in French and in English."""
+
+    fr: Annotated[str, Field(min_length=1)]
+    en: Annotated[str, Field(min_length=1)]
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.fr
+
+
+class Operator(Strict):
+    name: Annotated[str, Field(min_length=1)]
+    legal_name: Annotated[str, Field(min_length=1)]
+    website: Annotated[str, Field(pattern=r"^https?://")]
+    postal_address: Annotated[list[str], Field(min_length=2)]
+    privacy_contact: Annotated[str, Field(min_length=3)]
+    security_contact: Annotated[str, Field(min_length=3)]
+    supervisory_authority: Annotated[str, Field(min_length=2)] = "CNIL"
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
+    minimum_age: Annotated[int, Field(ge=13, le=21)]
+    change_notice_days: Annotated[int, Field(ge=0, le=365)]
+    terms_url: Annotated[str, Field(min_length=1)]
+    cookie_choice_months: Annotated[int, Field(ge=1, le=13)] = 6
+    description: Text | None = None
+
+
+class Category(Strict):
+    label: Text
+    description: Text | None = None
+    sensitive: bool = False
+
+
+class RetentionClass(Strict):
+    label: Text
+    anchor: RetentionAnchor
+    duration: Duration
+    legal_hold: bool = False
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def check_duration(cls, value: object) -> Duration:
+        return _duration(value)
+
+
+class Purpose(Strict):
+    label: Text
+    description: Text
+    legal_basis: LegalBasis
+    categories: Annotated[list[Identifier], Field(min_length=1)]
+    retention: Identifier
+    consent_required: bool = False
+    subjects: Text | None = None
+
+
+class Recipient(Strict):
+    kind: RecipientKind
+    name: Annotated[str, Field(min_length=1)]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    purposes: Annotated[list[Identifier], Field(min_length=1)]
+    categories: Annotated[list[Identifier], Field(min_length=1)]
+    consent_required: bool = False
+    description: Text
+    safeguards: Text | None = None
+
+
+class Cookie(Strict):
+    category: CookieCategory
+    lifetime: Duration
+    purpose: Identifier
+    description: Text
+    host: str | None = None
+
+    @field_validator("lifetime", mode="before")
+    @classmethod
+    def check_lifetime(cls, value: object) -> Duration:
+        return _duration(value)
+
+
+class Widget(Strict):
+    kind: WidgetKind
+    recipient: Identifier
+    host: Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")]
+    purpose: Identifier
+    label: Text
+
+
+class Policy(Strict):
+    """The whole policy file."""
+
+    languages: Annotated[list[Language], Field(min_length=1)] = ["fr", "en"]
+    operator: Operator
+    categories: dict[Identifier, Category]
+    retention: dict[Identifier, RetentionClass]
+    purposes: dict[Identifier, Purpose]
+    recipients: dict[Identifier, Recipient] = {}
+    cookies: dict[str, Cookie] = {}
+    widgets: dict[Identifier, Widget] = {}

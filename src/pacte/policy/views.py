@@ -1,0 +1,45 @@
+"""The public privacy notice and its archive of versions."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.views.decorators.http import require_GET
+
+from pacte.policy import selectors
+from pacte.policy.render import notice_html
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "fr").startswith("en") else "fr"
+
+
+@require_GET
+def notice(request: HttpRequest) -> HttpResponse:
+    """Show the policy in force, in the visitor's language."""
+    version = selectors.policy_version_current()
+    policy = selectors.policy_active()
+    body = mark_safe(notice_html(policy, _lang(), version=version))  # noqa: S308 - rendered by our template
+    return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
+
+
+@require_GET
+def versions(request: HttpRequest) -> HttpResponse:
+    """List every version of the policy the system has obeyed."""
+    current = selectors.policy_version_current()
+    return render(
+        request, "policy/versions.html", {"versions": selectors.policy_version_list(), "current": current}
+    )
+
+
+@require_GET
+def version(request: HttpRequest, number: int) -> HttpResponse:
+    """Show version ``number`` exactly as it was."""
+    found = selectors.policy_version_get(number=number)
+    if found is None:
+        raise Http404
+    policy = selectors.policy_of_version(found)
+    body = mark_safe(notice_html(policy, _lang(), version=found))  # noqa: S308
+    return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
