@@ -50,6 +50,9 @@ def chromium() -> Iterator[object]:
     """Launch Debian's Chromium once per session through Playwright."""
     from playwright.sync_api import sync_playwright
 
+    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls made by the test
+    # itself (fixtures, assertions) are still synchronous, so tell Django they are safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package.")
     with sync_playwright() as playwright:

@@ -41,6 +41,7 @@ PACTE_MODE = os.environ.get("PACTE_MODE", "embedded").strip().lower()
 PACTE_PRODUCTION = PACTE_MODE == "production"
 PACTE_HOME = Path(os.environ.get("PACTE_HOME") or (Path.cwd() / "var")).resolve()
 PACTE_HOME.mkdir(parents=True, exist_ok=True)
+(PACTE_HOME / "static").mkdir(exist_ok=True)
 
 DEBUG = _env_bool("PACTE_DEBUG", False)
 
