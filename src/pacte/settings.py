@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pacte.core.middleware.SecurityHeadersMiddleware",
+    "pacte.vault.middleware.VaultScopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -132,7 +133,9 @@ def _database(url_var: str, sqlite_name: str) -> dict:
     url = os.environ.get(url_var)
     config: dict
     if url:
-        config = dict(dj_database_url.parse(url, conn_max_age=int(os.environ.get("PACTE_DB_CONN_MAX_AGE", "60"))))
+        config = dict(
+            dj_database_url.parse(url, conn_max_age=int(os.environ.get("PACTE_DB_CONN_MAX_AGE", "60")))
+        )
     else:
         config = {
             "ENGINE": "django.db.backends.sqlite3",

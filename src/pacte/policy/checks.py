@@ -39,7 +39,7 @@ def check_fields_against_policy(
             errors.append(
                 Error(
                     f"{label} declares the category '{category}', which the active policy does not declare.",
-                    hint=f"Add [categories.\"{category}\"] to the policy file, or use one of: {', '.join(sorted(categories))}.",
+                    hint=f'Add [categories."{category}"] to the policy file, or use one of: {", ".join(sorted(categories))}.',
                     obj=field,
                     id="pacte.E002",
                 )

@@ -53,7 +53,9 @@ class LoadedPolicy:
 # --- where is a key? -------------------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*\[\[?\s*(.+?)\s*\]\]?\s*(#.*)?$")
-_ASSIGN = re.compile(r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*=')
+_ASSIGN = re.compile(
+    r'^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'))*)\s*='
+)
 _KEY_PART = re.compile(r'[A-Za-z0-9_-]+|"[^"]*"|\'[^\']*\'')
 
 
@@ -158,7 +160,7 @@ _SOLD = {"sale", "sold", "rental", "rent", "rented", "broker", "data_broker", "b
 
 
 def _no_sale(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str]]:
-    found = []
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
     recipients = data.get("recipients")
     if isinstance(recipients, dict):
         for rid, recipient in recipients.items():
@@ -184,7 +186,15 @@ def parse_policy(content: str, *, file: str = "<policy>") -> Policy:
         column = int(match.group(2)) if match else 1
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
         raise PolicyFileError(
-            [PolicyProblem(file, line, f"column {column}", f"malformed TOML: {reason}", "fix the syntax at that place")]
+            [
+                PolicyProblem(
+                    file,
+                    line,
+                    f"column {column}",
+                    f"malformed TOML: {reason}",
+                    "fix the syntax at that place",
+                )
+            ]
         ) from None
     lines = key_lines(content)
     problems = [
@@ -198,12 +208,18 @@ def parse_policy(content: str, *, file: str = "<policy>") -> Policy:
     except ValidationError as error:
         for item in error.errors():
             path, what, fix = _explain(dict(item))
-            problems.append(PolicyProblem(file, _line_for(lines, path), ".".join(str(p) for p in path), what, fix))
+            problems.append(
+                PolicyProblem(file, _line_for(lines, path), ".".join(str(p) for p in path), what, fix)
+            )
         raise PolicyFileError(problems) from None
     for problem in check_rules(policy):
         problems.append(
             PolicyProblem(
-                file, _line_for(lines, problem.path), ".".join(str(p) for p in problem.path), problem.what, problem.fix
+                file,
+                _line_for(lines, problem.path),
+                ".".join(str(p) for p in problem.path),
+                problem.what,
+                problem.fix,
             )
         )
     if problems:
@@ -218,7 +234,15 @@ def load_policy_file(path: Path | str) -> LoadedPolicy:
         raw = path.read_bytes()
     except OSError as error:
         raise PolicyFileError(
-            [PolicyProblem(str(path), 0, "file", f"cannot be read ({error.strerror})", "check the path and permissions")]
+            [
+                PolicyProblem(
+                    str(path),
+                    0,
+                    "file",
+                    f"cannot be read ({error.strerror})",
+                    "check the path and permissions",
+                )
+            ]
         ) from None
     try:
         content = raw.decode("utf-8")
@@ -227,4 +251,6 @@ def load_policy_file(path: Path | str) -> LoadedPolicy:
             [PolicyProblem(str(path), 1, "file", "is not UTF-8 text", "save it as UTF-8")]
         ) from None
     policy = parse_policy(content, file=str(path))
-    return LoadedPolicy(policy=policy, content=content, sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
+    return LoadedPolicy(
+        policy=policy, content=content, sha256=hashlib.sha256(raw).hexdigest(), path=str(path)
+    )

@@ -19,7 +19,13 @@ PERSONAL_NAME = re.compile(
     r"(^|_)(e?mail|phone|mobile|first_name|last_name|full_name|surname|given_name|name|address|street|"
     r"postcode|postal|zip|city|birth|birthday|dob|ip|ip_address|iban|card)($|_)"
 )
-_TEXTUAL = (models.CharField, models.TextField, models.EmailField, models.GenericIPAddressField, models.DateField)
+_TEXTUAL = (
+    models.CharField,
+    models.TextField,
+    models.EmailField,
+    models.GenericIPAddressField,
+    models.DateField,
+)
 OWN_APP_PREFIXES = ("pacte.", "tests.")
 
 
@@ -42,9 +48,17 @@ def field_is_personal(field: models.Field) -> bool:
     return isinstance(field, _TEXTUAL) and not field.choices and bool(PERSONAL_NAME.search(field.name))
 
 
-def personal_fields(models_: list[type[models.Model]] | None = None) -> Iterator[tuple[type[models.Model], models.Field, str | None]]:
+def personal_fields(
+    models_: list[type[models.Model]] | None = None,
+) -> Iterator[tuple[type[models.Model], models.Field, str | None]]:
     """Yield (model, field, category) for every field that holds personal data."""
     for model in models_ if models_ is not None else apps.get_models():
         for field in model._meta.local_fields:
             if field_is_personal(field):
                 yield model, field, field_category(field)
+
+
+def not_personal(field: models.Field) -> models.Field:
+    """Mark a field whose name looks personal as holding no personal data (``name = not_personal(…)``)."""
+    field.pacte_personal = False  # type: ignore[attr-defined]
+    return field

@@ -75,7 +75,9 @@ def notice_context(policy: Policy, lang: str) -> dict[str, Any]:
                 "basis": _basis_label(p.legal_basis),
                 "legal_basis": p.legal_basis,
                 "categories": [cat[c] for c in p.categories if c in cat],
-                "retention": policy.retention[p.retention].label.get(lang) if p.retention in policy.retention else "",
+                "retention": policy.retention[p.retention].label.get(lang)
+                if p.retention in policy.retention
+                else "",
                 "consent_required": p.consent_required,
             }
             for pid, p in policy.purposes.items()
@@ -108,7 +110,9 @@ def notice_context(policy: Policy, lang: str) -> dict[str, Any]:
             for w in policy.widgets.values()
             if w.recipient in policy.recipients
         ]
-        retention = [{"label": r.label.get(lang), "legal_hold": r.legal_hold} for r in policy.retention.values()]
+        retention = [
+            {"label": r.label.get(lang), "legal_hold": r.legal_hold} for r in policy.retention.values()
+        ]
         op = policy.operator
         return {
             "lang": lang,
@@ -127,7 +131,9 @@ def notice_context(policy: Policy, lang: str) -> dict[str, Any]:
 def notice_html(policy: Policy, lang: str, *, version: Any = None) -> str:
     """Render the notice's body as an HTML fragment."""
     with translation.override(lang):
-        return render_to_string("policy/notice_body.html", {**notice_context(policy, lang), "version": version})
+        return render_to_string(
+            "policy/notice_body.html", {**notice_context(policy, lang), "version": version}
+        )
 
 
 def notice_markdown(policy: Policy, lang: str, *, version: Any = None) -> str:
@@ -155,8 +161,12 @@ def register_rows(policy: Policy) -> list[dict[str, Any]]:
                 "data_subjects": purpose.subjects.en if purpose.subjects else "customers and prospects",
                 "data_categories": list(purpose.categories),
                 "recipients": [f"{r.name} ({r.kind}, {r.country})" for _rid, r in recipients],
-                "transfers_outside_eu": [f"{r.name} ({r.country})" for _rid, r in recipients if r.country not in EU_EEA],
-                "retention": f"{retention.label.en} [{retention.anchor} + {retention.duration}]" if retention else "",
+                "transfers_outside_eu": [
+                    f"{r.name} ({r.country})" for _rid, r in recipients if r.country not in EU_EEA
+                ],
+                "retention": f"{retention.label.en} [{retention.anchor} + {retention.duration}]"
+                if retention
+                else "",
                 "security_measures": (
                     "personal fields encrypted per subject (AES-256-GCM, keys in a separate store); TLS in transit; "
                     "tamper-evident ledger of consents, disclosures and staff reads; MFA for staff"
@@ -167,7 +177,11 @@ def register_rows(policy: Policy) -> list[dict[str, Any]]:
 
 
 def register_json(policy: Policy) -> str:
-    return json.dumps({"controller": policy.operator.legal_name, "processing": register_rows(policy)}, indent=2, ensure_ascii=False)
+    return json.dumps(
+        {"controller": policy.operator.legal_name, "processing": register_rows(policy)},
+        indent=2,
+        ensure_ascii=False,
+    )
 
 
 def register_csv(policy: Policy) -> str:

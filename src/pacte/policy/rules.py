@@ -33,7 +33,7 @@ def check_rules(policy: Policy) -> list[Problem]:
                     Problem(
                         ("purposes", pid, "categories"),
                         f"unknown category '{cid}'",
-                        f"declare [categories.\"{cid}\"] or use one of: {', '.join(sorted(categories))}",
+                        f'declare [categories."{cid}"] or use one of: {", ".join(sorted(categories))}',
                     )
                 )
         if purpose.retention not in classes:
@@ -101,8 +101,8 @@ def check_rules(policy: Policy) -> list[Problem]:
             )
         if recipient.consent_required:
             for pid in recipient.purposes:
-                purpose = policy.purposes.get(pid)
-                if purpose is not None and not purpose.consent_required:
+                linked = policy.purposes.get(pid)
+                if linked is not None and not linked.consent_required:
                     problems.append(
                         Problem(
                             ("recipients", rid, "purposes"),
@@ -120,8 +120,8 @@ def check_rules(policy: Policy) -> list[Problem]:
                     'shorten it, e.g. lifetime = "P13M"',
                 )
             )
-        purpose = policy.purposes.get(cookie.purpose)
-        if purpose is None:
+        cookie_purpose = policy.purposes.get(cookie.purpose)
+        if cookie_purpose is None:
             problems.append(
                 Problem(
                     ("cookies", name, "purpose"),
@@ -129,7 +129,7 @@ def check_rules(policy: Policy) -> list[Problem]:
                     f"use one of: {', '.join(sorted(policy.purposes))}",
                 )
             )
-        elif cookie.category != "strictly_necessary" and not purpose.consent_required:
+        elif cookie.category != "strictly_necessary" and not cookie_purpose.consent_required:
             problems.append(
                 Problem(
                     ("cookies", name, "purpose"),
@@ -147,8 +147,8 @@ def check_rules(policy: Policy) -> list[Problem]:
                     f"declare [recipients.{widget.recipient}] or use one of: {', '.join(sorted(policy.recipients))}",
                 )
             )
-        purpose = policy.purposes.get(widget.purpose)
-        if purpose is None:
+        widget_purpose = policy.purposes.get(widget.purpose)
+        if widget_purpose is None:
             problems.append(
                 Problem(
                     ("widgets", wid, "purpose"),
@@ -156,7 +156,7 @@ def check_rules(policy: Policy) -> list[Problem]:
                     f"use one of: {', '.join(sorted(policy.purposes))}",
                 )
             )
-        elif not purpose.consent_required:
+        elif not widget_purpose.consent_required:
             problems.append(
                 Problem(
                     ("widgets", wid, "purpose"),

@@ -15,16 +15,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
 
-LegalBasis = Literal["contract", "consent", "legal_obligation", "legitimate_interest", "vital_interest", "public_task"]
+LegalBasis = Literal[
+    "contract", "consent", "legal_obligation", "legitimate_interest", "vital_interest", "public_task"
+]
 RecipientKind = Literal["processor", "partner", "authority"]
 CookieCategory = Literal["strictly_necessary", "preferences", "analytics", "marketing", "widget"]
 RetentionAnchor = Literal[
-    "collection", "account_closed", "last_contact", "withdrawal", "end_of_contract", "invoice_date", "session_end"
+    "collection",
+    "account_closed",
+    "last_contact",
+    "withdrawal",
+    "end_of_contract",
+    "invoice_date",
+    "session_end",
 ]
 WidgetKind = Literal["social", "chat", "video", "map"]
 Language = Literal["fr", "en"]
 
-_DURATION = re.compile(r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_DURATION = re.compile(
+    r"^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
 
 
 class Duration(BaseModel):
@@ -75,7 +85,7 @@ def _duration(value: object) -> Duration:
     if isinstance(value, Duration):
         return value
     if not isinstance(value, str):
-        raise ValueError("a duration is a string such as \"P3Y\" — quote it")
+        raise ValueError('a duration is a string such as "P3Y" — quote it')
     return Duration.parse(value)
 
 

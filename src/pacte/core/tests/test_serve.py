@@ -66,7 +66,9 @@ def test_serve_migrates_serves_and_stops_every_child_on_ctrl_c(tmp_path: Path) -
         assert proc.returncode == 0, out
         assert "Pacte stopped." in out
         for child in children:
-            assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text()
+            assert (
+                not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text()
+            )
     finally:
         if proc.poll() is None:
             proc.kill()

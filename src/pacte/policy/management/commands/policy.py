@@ -17,7 +17,9 @@ class Command(BaseCommand):
     requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, title="actions", parser_class=argparse.ArgumentParser)
+        sub = parser.add_subparsers(
+            dest="action", required=True, title="actions", parser_class=argparse.ArgumentParser
+        )
         check = sub.add_parser(
             "check",
             help="Exit 0 when FILE is valid; otherwise print every error as FILE:LINE: key: what — fix.",
@@ -25,7 +27,9 @@ class Command(BaseCommand):
         )
         check.add_argument("file")
         render = sub.add_parser(
-            "render", help="Print the privacy notice of FILE.", description="Print the privacy notice to stdout."
+            "render",
+            help="Print the privacy notice of FILE.",
+            description="Print the privacy notice to stdout.",
         )
         render.add_argument("file")
         render.add_argument("--lang", choices=["fr", "en"], required=True)

@@ -1,0 +1,116 @@
+"""Data keys and field encryption.
+
+Each (subject, retention class) has its own AES-256-GCM data key, wrapped by the master ring and stored
+in the ``keys`` database. A field value is encrypted as ``v1:`` + base64(nonce ‖ ciphertext ‖ tag) with
+associated data binding it to its subject, model, field, row and retention class, so a ciphertext
+copied anywhere else fails to decrypt instead of showing the wrong plaintext.
+
+Unwrapped data keys are cached in a context-local dict that each request (``VaultScopeMiddleware``) and
+each task (``vault_scope()``) starts empty; destroying a key evicts it at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import contextvars
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import IntegrityError, transaction
+
+from pacte.vault.errors import VaultIntegrityError
+from pacte.vault.keyring import master_key_ring
+
+PREFIX = "v1:"
+_MISSING = object()
+
+_key_cache: contextvars.ContextVar[dict[tuple[str, str], object] | None] = contextvars.ContextVar(
+    "pacte_vault_keys", default=None
+)
+_process_cache: dict[tuple[str, str], object] = {}
+
+
+def _cache() -> dict[tuple[str, str], object]:
+    cache = _key_cache.get()
+    return _process_cache if cache is None else cache
+
+
+@contextlib.contextmanager
+def vault_scope() -> Iterator[None]:
+    """Give the enclosed request or task its own data-key cache, dropped at the end."""
+    token = _key_cache.set({})
+    try:
+        yield
+    finally:
+        _key_cache.reset(token)
+
+
+def cache_evict(subject_id: uuid.UUID | str, retention_class: str | None = None) -> None:
+    """Forget the cached keys of a subject (all classes, or one)."""
+    sid = str(subject_id)
+    for cache in (_process_cache, _key_cache.get() or {}):
+        for key in [k for k in cache if k[0] == sid and (retention_class is None or k[1] == retention_class)]:
+            del cache[key]
+
+
+def _wrap_context(subject_id: str, retention_class: str) -> str:
+    return f"datakey|{subject_id}|{retention_class}"
+
+
+def data_key(subject_id: uuid.UUID | str, retention_class: str, *, create: bool) -> bytes | None:
+    """Return the unwrapped data key of (subject, class); None if it does not exist (destroyed)."""
+    from pacte.vault.models import DataKey
+
+    sid = str(subject_id)
+    cache = _cache()
+    cached = cache.get((sid, retention_class), _MISSING)
+    if isinstance(cached, bytes):
+        return cached
+    ring = master_key_ring()
+    context = _wrap_context(sid, retention_class)
+    row = DataKey.objects.filter(subject_id=sid, retention_class=retention_class).first()
+    if row is None:
+        if not create:
+            return None
+        key_id, blob = ring.wrap(secrets.token_bytes(32), context=context)
+        try:
+            with transaction.atomic(using="keys"):
+                row = DataKey.objects.create(
+                    subject_id=sid, retention_class=retention_class, master_key_id=key_id, wrapped=blob
+                )
+        except IntegrityError:
+            row = DataKey.objects.get(subject_id=sid, retention_class=retention_class)
+    key = ring.unwrap(row.master_key_id, row.wrapped, context=context)
+    cache[(sid, retention_class)] = key
+    return key
+
+
+def associated_data(
+    *, subject_id: uuid.UUID | str, model_label: str, field: str, row_id: object, retention_class: str
+) -> bytes:
+    """Return the AEAD associated data that binds a value to its place."""
+    return f"pacte:v1|{subject_id}|{model_label.lower()}|{field}|{row_id}|{retention_class}".encode()
+
+
+def encrypt(plaintext: str, *, key: bytes, aad: bytes) -> str:
+    nonce = os.urandom(12)
+    sealed = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), aad)
+    return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
+
+
+def decrypt(token: str, *, key: bytes, aad: bytes) -> str:
+    if not token.startswith(PREFIX):
+        raise VaultIntegrityError("This value is not a vault ciphertext.")
+    try:
+        raw = base64.b64decode(token[len(PREFIX) :], validate=True)
+        return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode("utf-8")
+    except (InvalidTag, ValueError):
+        raise VaultIntegrityError(
+            "A stored value failed its integrity check: it was altered, or copied from another row, "
+            "field or person."
+        ) from None

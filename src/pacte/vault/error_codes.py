@@ -1,0 +1,3 @@
+MASTER_KEY = "vault.master_key"
+INTEGRITY = "vault.integrity"
+NO_CONTEXT = "vault.no_context"
