@@ -121,3 +121,16 @@ def smtp_server(settings: object) -> Iterator[CapturedMail]:
         yield captured
     finally:
         controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_vault_caches() -> Iterator[None]:
+    """Each test starts with no cached master ring, system secret or data key (its databases are new)."""
+    from pacte.vault.crypto import _process_cache
+    from pacte.vault.keyring import reset_caches
+
+    reset_caches()
+    _process_cache.clear()
+    yield
+    reset_caches()
+    _process_cache.clear()

@@ -296,9 +296,7 @@ class EncryptedDateField(EncryptedField):
             try:
                 return datetime.date.fromisoformat(value)
             except ValueError:
-                raise ValidationError(
-                    gettext_lazy("Enter a valid date."), code="invalid"
-                ) from None
+                raise ValidationError(gettext_lazy("Enter a valid date."), code="invalid") from None
         return value
 
     def formfield(self, **kwargs: Any) -> Any:

@@ -1,0 +1,175 @@
+"""Writes of the ledger: append an entry (in the caller's transaction), sign a tree head."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import time
+import uuid
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pacte.core.errors import PacteError
+from pacte.ledger import app_settings, error_codes
+from pacte.ledger.models import PAYLOAD_KEYS, Entry, EntryType, LedgerState, Node, TreeHead
+from pacte.ledger.tree import frontier_append, frontier_root
+from pacte.ledger.verifier import canonical_json, key_id, sth_message
+
+ACTOR = re.compile(r"^(system|(subject|staff|api):[0-9A-Za-z_.:-]{1,64})$")
+SIGNING_SECRET = "ledger-ed25519"  # noqa: S105 - the name of a secret in the key store, not a secret
+
+
+def signing_key() -> Ed25519PrivateKey:
+    """Return the ledger's Ed25519 signing key (its seed lives wrapped in the key store)."""
+    from pacte.vault.keyring import system_secret
+
+    return Ed25519PrivateKey.from_private_bytes(system_secret(SIGNING_SECRET, length=32))
+
+
+def format_time(moment: datetime.datetime) -> str:
+    """RFC 3339 UTC with microseconds: the form hashed into every leaf."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_canonical(entry: Entry) -> dict[str, Any]:
+    """Return the fields of ``entry`` exactly as they are hashed (and shown in receipts)."""
+    return {
+        "seq": entry.seq,
+        "time": format_time(entry.time),
+        "type": str(entry.type),
+        "subject_id": str(entry.subject_id) if entry.subject_id else None,
+        "actor": entry.actor,
+        "payload": entry.payload,
+    }
+
+
+def entry_leaf_hash(entry: Entry) -> bytes:
+    return hashlib.sha256(b"\x00" + canonical_json(entry_canonical(entry))).digest()
+
+
+def _check_value(key: str, value: Any) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        if isinstance(value, str) and len(value) > 200:
+            raise PacteError(f"payload '{key}' is too long for a ledger fact", error_codes.BAD_PAYLOAD)
+        return
+    if isinstance(value, list) and all(isinstance(item, str) and len(item) <= 100 for item in value):
+        return
+    raise PacteError(
+        f"payload '{key}' must be a string, integer, boolean, null or list of strings",
+        error_codes.BAD_PAYLOAD,
+    )
+
+
+def _validate(type: str, actor: str, payload: dict[str, Any]) -> str:
+    try:
+        kind = EntryType(type)
+    except ValueError:
+        raise PacteError(f"unknown ledger entry type '{type}'", error_codes.BAD_TYPE) from None
+    expected = PAYLOAD_KEYS[kind]
+    if set(payload) != expected:
+        raise PacteError(
+            f"a '{kind.value}' entry takes exactly the payload keys {sorted(expected)}, not {sorted(payload)}",
+            error_codes.BAD_PAYLOAD,
+        )
+    for key, value in payload.items():
+        _check_value(key, value)
+    if not ACTOR.match(actor):
+        raise PacteError(
+            "the actor is pseudonymous: 'system', 'subject:<uuid>', 'staff:<uuid>' or 'api:<key id>'",
+            error_codes.BAD_ACTOR,
+        )
+    return kind.value
+
+
+def _locked_state() -> LedgerState:
+    state = LedgerState.objects.select_for_update().filter(pk=1).first()
+    if state is None:
+        try:
+            with transaction.atomic():
+                LedgerState.objects.create(pk=1)
+        except IntegrityError:
+            pass  # created by a concurrent appender
+        state = LedgerState.objects.select_for_update().get(pk=1)
+    return state
+
+
+def entry_append(
+    *, type: EntryType | str, subject_id: uuid.UUID | str | None, actor: str, payload: dict
+) -> Entry:
+    """Append one fact to the ledger, inside the caller's transaction; return the entry.
+
+    The entry exists if and only if the caller's transaction commits. Appends are serialised on the
+    ledger's state row, so concurrent writers get a gap-free total order.
+    """
+    kind = _validate(str(type), actor, payload)
+    with transaction.atomic():
+        state = _locked_state()
+        entry = Entry(
+            seq=state.size,
+            time=timezone.now(),
+            type=kind,
+            subject_id=uuid.UUID(str(subject_id)) if subject_id else None,
+            actor=actor,
+            payload=dict(payload),
+        )
+        leaf = entry_leaf_hash(entry)
+        entry.leaf_hash = leaf
+        entry.save(force_insert=True)
+        frontier = [(int(level), bytes.fromhex(value)) for level, value in state.frontier]
+        frontier, completed = frontier_append(frontier, leaf, state.size)
+        Node.objects.bulk_create(
+            [
+                Node(level=lv, index=ix, hash=h, completed_at=entry.seq)
+                for lv, ix, h in [(0, entry.seq, leaf), *completed]
+            ]
+        )
+        state.size += 1
+        state.frontier = [[level, value.hex()] for level, value in frontier]
+        state.save(update_fields=["size", "frontier"])
+        if state.size % app_settings.sth_every_entries() == 0:
+            _sign(state)
+    return entry
+
+
+def _sign(state: LedgerState) -> TreeHead:
+    existing = TreeHead.objects.filter(tree_size=state.size).first()
+    if existing is not None:
+        return existing
+    root = frontier_root([(int(level), bytes.fromhex(value)) for level, value in state.frontier])
+    timestamp = int(time.time() * 1000)
+    key = signing_key()
+    head = TreeHead(
+        tree_size=state.size,
+        root_hash=root,
+        timestamp=timestamp,
+        signature=key.sign(sth_message(state.size, timestamp, root)),
+        key_id=key_id(key.public_key()),
+    )
+    head.save(force_insert=True)
+    return head
+
+
+def sth_sign() -> TreeHead | None:
+    """Sign a tree head for the current size now (None while the ledger is empty)."""
+    with transaction.atomic():
+        state = _locked_state()
+        if state.size == 0:
+            return None
+        return _sign(state)
+
+
+def sth_sign_if_due() -> TreeHead | None:
+    """Sign a tree head if entries were added and the last head is older than the configured period."""
+    state = LedgerState.objects.filter(pk=1).first()
+    if state is None or state.size == 0:
+        return None
+    last = TreeHead.objects.order_by("-tree_size").first()
+    if last is not None and last.tree_size >= state.size:
+        return None
+    if last is not None and time.time() * 1000 - last.timestamp < app_settings.sth_every_seconds() * 1000:
+        return None
+    return sth_sign()

@@ -1,0 +1,14 @@
+"""Ledger tasks, run by the worker."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def ledger_sign_if_due() -> int | None:
+    """Sign a tree head when entries were added since the last one and its period has passed."""
+    from pacte.ledger.services import sth_sign_if_due
+
+    head = sth_sign_if_due()
+    return head.tree_size if head else None

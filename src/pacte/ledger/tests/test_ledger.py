@@ -1,0 +1,382 @@
+"""The ledger: RFC 9162 proofs, atomic appends, tamper detection, receipts checked offline."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pacte.core.errors import PacteError
+from pacte.ledger import selectors, services
+from pacte.ledger.models import Entry, LedgerState, Node, TreeHead
+from pacte.ledger.tree import Hashes, consistency_path, frontier_append, frontier_root, inclusion_path
+from pacte.ledger.verifier import (
+    VerificationError,
+    node_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+
+DBS = ["default", "keys"]
+REPO = Path(__file__).resolve().parents[4]
+
+
+# --- the tree, against the RFC's recursive definition ------------------------------------------
+
+
+def _mth(leaves: list[bytes]) -> bytes:
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k << 1 < len(leaves):
+        k <<= 1
+    return node_hash(_mth(leaves[:k]), _mth(leaves[k:]))
+
+
+def _leaves(n: int) -> list[bytes]:
+    return [hashlib.sha256(b"\x00" + str(i).encode()).digest() for i in range(n)]
+
+
+def _memory_tree(leaves: list[bytes]) -> Hashes:
+    return Hashes(lambda level, index: _mth(leaves[index << level : (index + 1) << level]))
+
+
+def test_frontier_root_equals_the_rfc_tree_hash_for_every_size_up_to_70() -> None:
+    leaves = _leaves(70)
+    frontier: list = []
+    for n, leaf in enumerate(leaves):
+        frontier, completed = frontier_append(frontier, leaf, n)
+        for level, index, value in completed:
+            assert value == _mth(leaves[index << level : (index + 1) << level])
+        assert frontier_root(frontier) == _mth(leaves[: n + 1])
+
+
+def test_every_inclusion_and_consistency_proof_verifies_up_to_33_leaves() -> None:
+    leaves = _leaves(33)
+    hashes = _memory_tree(leaves)
+    for size in range(1, 34):
+        root = _mth(leaves[:size])
+        for index in range(size):
+            verify_inclusion(leaves[index], index, size, inclusion_path(hashes, index, size), root)
+        for first in range(1, size + 1):
+            proof = consistency_path(hashes, first, size)
+            verify_consistency(first, size, _mth(leaves[:first]), root, proof)
+
+
+def test_a_wrong_proof_is_refused() -> None:
+    leaves = _leaves(13)
+    hashes = _memory_tree(leaves)
+    root = _mth(leaves)
+    path = inclusion_path(hashes, 5, 13)
+    with pytest.raises(VerificationError):
+        verify_inclusion(leaves[6], 5, 13, path, root)
+    with pytest.raises(VerificationError):
+        verify_inclusion(leaves[5], 5, 13, path[:-1], root)
+    with pytest.raises(VerificationError):
+        verify_consistency(5, 13, _mth(leaves[:6]), root, consistency_path(hashes, 5, 13))
+
+
+# --- appending ------------------------------------------------------------------------------------
+
+
+def _append(i: int = 0, subject: uuid.UUID | None = None) -> Entry:
+    return services.entry_append(
+        type="consent.granted",
+        subject_id=subject or uuid.uuid4(),
+        actor="system",
+        payload={"purpose": "newsletter", "policy_version": 1, "source": f"portal{i % 3}"},
+    )
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_entries_get_consecutive_numbers_and_the_log_verifies() -> None:
+    entries = [_append(i) for i in range(20)]
+    assert [e.seq for e in entries] == list(range(20))
+    services.sth_sign()
+    report = selectors.ledger_verify()
+    assert report.ok and report.entries == 20 and report.heads == 1
+
+
+@pytest.mark.django_db(databases=DBS)
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"type": "sale", "payload": {}}, "ledger.bad_type"),
+        ({"type": "consent.granted", "payload": {"purpose": "x"}}, "ledger.bad_payload"),
+        (
+            {"type": "rectification", "payload": {"field": "name", "source": "portal", "value": "Jean"}},
+            "ledger.bad_payload",
+        ),
+        ({"type": "rectification", "payload": {"field": {"x": 1}, "source": "portal"}}, "ledger.bad_payload"),
+        (
+            {"type": "account.reactivated", "payload": {}, "actor": "jean.dupont@example.fr"},
+            "ledger.bad_actor",
+        ),
+    ],
+)
+def test_bad_entries_are_refused_and_nothing_is_written(kwargs: dict, code: str) -> None:
+    arguments = {"subject_id": None, "actor": "system", **kwargs}
+    with pytest.raises(PacteError) as raised:
+        services.entry_append(**arguments)
+    assert raised.value.code == code
+    assert Entry.objects.count() == 0 and selectors.ledger_size() == 0
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_an_entry_appended_in_a_rolled_back_transaction_does_not_exist() -> None:
+    _append(0)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _append(1)
+        raise RuntimeError("the caller's change failed")
+    assert list(Entry.objects.values_list("seq", flat=True)) == [0]
+    assert selectors.ledger_size() == 1
+    assert _append(2).seq == 1
+    assert selectors.ledger_verify().ok
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_tree_heads_are_signed_every_n_entries(monkeypatch) -> None:
+    monkeypatch.setenv("PACTE_LEDGER_STH_EVERY_ENTRIES", "4")
+    for i in range(10):
+        _append(i)
+    assert list(TreeHead.objects.values_list("tree_size", flat=True)) == [4, 8]
+    assert selectors.ledger_verify().ok
+
+
+# --- tampering -------------------------------------------------------------------------------------
+
+
+def _raw_update(sql: str, params: list) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")  # bypass the append-only trigger
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+@pytest.mark.django_db(databases=DBS)
+def test_any_tampering_is_found_at_the_right_place(data) -> None:
+    for table in ("ledger_entry", "ledger_node", "ledger_treehead", "ledger_ledgerstate"):
+        _raw_update(f"DELETE FROM {table}", [])  # each example starts from an empty ledger
+    n = 12
+    subject = uuid.uuid4()
+    for i in range(n):
+        _append(i, subject)
+    services.sth_sign()
+    assert selectors.ledger_verify().ok
+    kind = data.draw(st.sampled_from(["byte", "delete", "reorder", "insert", "actor"]))
+    target = data.draw(st.integers(min_value=0, max_value=n - 2))
+    if kind == "byte":
+        entry = Entry.objects.get(seq=target)
+        text = json.dumps(entry.payload)
+        position = data.draw(st.integers(min_value=0, max_value=len(entry.payload["source"]) - 1))
+        source = entry.payload["source"]
+        changed = source[:position] + chr((ord(source[position]) + 1) % 128 or 65) + source[position + 1 :]
+        assert changed != source and text
+        _raw_update(
+            "UPDATE ledger_entry SET payload = %s WHERE seq = %s",
+            [json.dumps({**entry.payload, "source": changed}), target],
+        )
+        expected = target
+    elif kind == "actor":
+        _raw_update("UPDATE ledger_entry SET actor = %s WHERE seq = %s", ["staff:intruder", target])
+        expected = target
+    elif kind == "delete":
+        _raw_update("DELETE FROM ledger_entry WHERE seq = %s", [target])
+        expected = target
+    elif kind == "reorder":
+        first, second = Entry.objects.get(seq=target), Entry.objects.get(seq=target + 1)
+        _raw_update(
+            "UPDATE ledger_entry SET payload = %s WHERE seq = %s", [json.dumps(second.payload), target]
+        )
+        _raw_update(
+            "UPDATE ledger_entry SET payload = %s WHERE seq = %s", [json.dumps(first.payload), target + 1]
+        )
+        expected = target if first.payload != second.payload else None
+    else:  # insert: shift every later entry by one and put a forged one in the gap
+        for seq in range(n - 1, target - 1, -1):
+            _raw_update("UPDATE ledger_entry SET seq = %s WHERE seq = %s", [seq + 1, seq])
+        forged = Entry(seq=target, time=Entry.objects.get(seq=target + 1).time, type="consent.granted",
+                       subject_id=subject, actor="system",
+                       payload={"purpose": "promotions", "policy_version": 1, "source": "portal"})  # fmt: skip
+        forged.leaf_hash = services.entry_leaf_hash(forged)
+        forged.save(force_insert=True)
+        expected = target  # the forged entry hashes to itself, but not to the leaf the tree holds there
+    report = selectors.ledger_verify()
+    if expected is None:
+        assert report.ok
+    else:
+        assert not report.ok
+        assert report.bad_seq == expected, report.problem
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_forged_leaf_hash_is_caught_by_the_stored_tree() -> None:
+    for i in range(8):
+        _append(i)
+    entry = Entry.objects.get(seq=5)
+    entry.payload = {**entry.payload, "purpose": "promotions"}
+    _raw_update(
+        "UPDATE ledger_entry SET payload = %s, leaf_hash = %s WHERE seq = %s",
+        [json.dumps(entry.payload), services.entry_leaf_hash(entry), 5],
+    )
+    report = selectors.ledger_verify()
+    assert not report.ok and report.bad_seq == 5 and "leaf in the tree" in report.problem
+    # Forge the stored leaf too: the next stored subtree (entries 4–5) no longer matches.
+    _raw_update(
+        'UPDATE ledger_node SET hash = %s WHERE level = 0 AND "index" = 5', [services.entry_leaf_hash(entry)]
+    )
+    report = selectors.ledger_verify()
+    assert not report.ok and report.bad_seq == 4 and "subtree" in report.problem
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(databases=DBS)
+def test_postgres_refuses_update_and_delete_of_history() -> None:
+    from django.db import DatabaseError
+
+    _append(0)
+    services.sth_sign()
+    for sql in (
+        "UPDATE ledger_entry SET actor = 'system' WHERE seq = 0",
+        "DELETE FROM ledger_entry WHERE seq = 0",
+        "DELETE FROM ledger_treehead",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert Entry.objects.count() == 1 and TreeHead.objects.count() == 1
+
+
+# --- receipts and the public key ------------------------------------------------------------------
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_a_receipt_verifies_offline_with_only_the_public_key_and_a_tampered_one_does_not(tmp_path) -> None:
+    subject = uuid.uuid4()
+    for i in range(9):
+        _append(i, subject)
+    receipt = selectors.receipt_build(seq=6)
+    key = tmp_path / "ledger-key.pem"
+    key.write_text(Client().get("/.well-known/pacte/ledger-key").content.decode())
+    good = tmp_path / "receipt.json"
+    good.write_text(json.dumps(receipt))
+    # The verifier runs without Django and without any database: a fresh interpreter, no settings.
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(REPO / "src")}
+    ok = subprocess.run(
+        [sys.executable, "-m", "pacte.ledger.verifier", str(good), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "valid" in ok.stdout
+    receipt["entry"]["payload"]["purpose"] = "promotions"
+    bad = tmp_path / "tampered.json"
+    bad.write_text(json.dumps(receipt))
+    refused = subprocess.run(
+        [sys.executable, "-m", "pacte.ledger.verifier", str(bad), "--key", str(key)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert refused.returncode == 1
+    assert "NOT VALID" in refused.stderr
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_receipt_is_refused_with_another_key(tmp_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pacte.ledger.verifier import verify_receipt
+
+    _append(0)
+    receipt = selectors.receipt_build(seq=0)
+    other = Ed25519PrivateKey.generate().public_key()
+    with pytest.raises(VerificationError):
+        verify_receipt(receipt, other)
+    assert other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_public_key_is_served_as_pem_and_jwk() -> None:
+    pem = Client().get("/.well-known/pacte/ledger-key")
+    assert pem.status_code == 200
+    assert pem.content.startswith(b"-----BEGIN PUBLIC KEY-----")
+    jwk = Client().get("/.well-known/pacte/ledger-key.jwk").json()["keys"][0]
+    assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519" and len(jwk["kid"]) == 64
+    assert Client().get("/.well-known/pacte/ledger-key?format=jwk").json()["keys"][0] == jwk
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_cli_verify_and_receipt_commands(tmp_path) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    for i in range(5):
+        _append(i)
+    out = tmp_path / "r.json"
+    call_command("ledger", "receipt", "3", "--out", str(out))
+    call_command("receipt", "verify", str(out))
+    call_command("ledger", "verify")
+    _raw_update("UPDATE ledger_entry SET actor = %s WHERE seq = %s", ["staff:x", 2])
+    with pytest.raises(CommandError, match="first bad sequence number 2"):
+        call_command("ledger", "verify")
+
+
+# --- concurrency on PostgreSQL ------------------------------------------------------------------
+
+WORKER = """
+import os, uuid, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "pacte.settings"
+django.setup()
+from pacte.ledger.services import entry_append
+for i in range({count}):
+    entry_append(type="rights.step", subject_id=uuid.uuid4(), actor="system",
+                 payload={{"request_id": "r{worker}-" + str(i), "kind": "access", "step": "received"}})
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(databases=DBS, transaction=True)
+def test_four_processes_appending_at_once_get_a_gap_free_order() -> None:
+    from django.db import connections
+
+    env = dict(os.environ)
+    for alias, var in (("default", "DATABASE_URL"), ("keys", "PACTE_KEYS_DATABASE_URL")):
+        s = connections[alias].settings_dict
+        env[var] = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+    from pacte.vault.keyring import system_secret
+
+    system_secret("ledger-ed25519")  # the key exists before the race (its creation is race-safe anyway)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER.format(count=1000, worker=w)], env=env)
+        for w in range(4)
+    ]
+    assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
+    seqs = list(Entry.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(4000))
+    assert LedgerState.objects.get(pk=1).size == 4000
+    assert Node.objects.filter(level=1).count() == 2000
+    services.sth_sign()
+    assert selectors.ledger_verify().ok
