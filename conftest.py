@@ -126,10 +126,12 @@ def smtp_server(settings: object) -> Iterator[CapturedMail]:
 @pytest.fixture(autouse=True)
 def _fresh_vault_caches() -> Iterator[None]:
     """Each test starts with no cached master ring, system secret or data key (its databases are new)."""
+    from pacte.policy.services import reset_caches as reset_policy_caches
     from pacte.vault.crypto import _process_cache
     from pacte.vault.keyring import reset_caches
 
     reset_caches()
+    reset_policy_caches()
     _process_cache.clear()
     yield
     reset_caches()

@@ -140,6 +140,9 @@ def _database(url_var: str, sqlite_name: str) -> dict:
         config = {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(PACTE_HOME / sqlite_name),
+            # Keep each process's connection: opening a SQLite file and setting its pragmas costs more
+            # than most queries.
+            "CONN_MAX_AGE": None,
             "OPTIONS": {
                 # WAL lets the web server, the worker and the scheduler read while one writes;
                 # IMMEDIATE transactions take the write lock up front instead of failing half-way.

@@ -34,3 +34,37 @@ class Invoice(models.Model):
     subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT)
     billed_name = EncryptedTextField(category="identity.name", retention_class="invoices")
     amount_cents = models.IntegerField()
+
+
+class TenSecrets(models.Model):
+    """Ten encrypted fields: the vault benchmark's page reads one of these rows."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT)
+    f0 = EncryptedTextField(category="identity.name")
+    f1 = EncryptedTextField(category="identity.name")
+    f2 = EncryptedTextField(category="identity.name")
+    f3 = EncryptedTextField(category="identity.name")
+    f4 = EncryptedTextField(category="identity.name")
+    f5 = EncryptedTextField(category="identity.name")
+    f6 = EncryptedTextField(category="identity.name")
+    f7 = EncryptedTextField(category="identity.name")
+    f8 = EncryptedTextField(category="identity.name")
+    f9 = EncryptedTextField(category="identity.name")
+
+
+class TenPlain(models.Model):
+    """The same ten fields in plaintext: the benchmark's baseline."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT)
+    f0 = models.TextField()
+    f1 = models.TextField()
+    f2 = models.TextField()
+    f3 = models.TextField()
+    f4 = models.TextField()
+    f5 = models.TextField()
+    f6 = models.TextField()
+    f7 = models.TextField()
+    f8 = models.TextField()
+    f9 = models.TextField()

@@ -11,6 +11,17 @@ from pacte.policy.loader import load_policy_file
 from pacte.policy.models import PolicyVersion
 from pacte.policy.schema import Policy
 
+# A recorded version never changes: remember it per content hash (cleared by reset_caches()).
+_recorded: dict[str, PolicyVersion] = {}
+
+
+def reset_caches() -> None:
+    """Forget what this process remembers of recorded versions and rendered notices (tests)."""
+    from pacte.policy import views
+
+    _recorded.clear()
+    views.notice_cache.clear()
+
 
 def policy_check_file(*, path: Path) -> Policy:
     """Load and validate the policy file at ``path``; raise PolicyFileError listing every problem."""
@@ -22,8 +33,12 @@ def policy_version_record_active() -> PolicyVersion:
     from pacte.policy.selectors import policy_loaded
 
     loaded = policy_loaded()
+    cached = _recorded.get(loaded.sha256)
+    if cached is not None:
+        return cached
     existing = PolicyVersion.objects.filter(sha256=loaded.sha256).first()
     if existing is not None:
+        _recorded[loaded.sha256] = existing
         return existing
     for _attempt in range(5):
         try:

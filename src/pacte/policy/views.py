@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
@@ -16,12 +18,24 @@ def _lang() -> str:
     return "en" if (get_language() or "fr").startswith("en") else "fr"
 
 
+# The notice of one version in one language never changes: render it once per process.
+notice_cache: dict[tuple[str, str], str] = {}
+
+
+def _notice_body(policy: Any, version: Any, lang: str) -> str:
+    key = (version.sha256, lang)
+    body = notice_cache.get(key)
+    if body is None:
+        body = notice_cache[key] = notice_html(policy, lang, version=version)
+    return body
+
+
 @require_GET
 def notice(request: HttpRequest) -> HttpResponse:
     """Show the policy in force, in the visitor's language."""
     version = selectors.policy_version_current()
     policy = selectors.policy_active()
-    body = mark_safe(notice_html(policy, _lang(), version=version))  # noqa: S308 - rendered by our template
+    body = mark_safe(_notice_body(policy, version, _lang()))  # noqa: S308 - rendered by our template
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
@@ -41,5 +55,5 @@ def version(request: HttpRequest, number: int) -> HttpResponse:
     if found is None:
         raise Http404
     policy = selectors.policy_of_version(found)
-    body = mark_safe(notice_html(policy, _lang(), version=found))  # noqa: S308
+    body = mark_safe(_notice_body(policy, found, _lang()))  # noqa: S308
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})

@@ -73,7 +73,11 @@ def data_key(subject_id: uuid.UUID | str, retention_class: str, *, create: bool)
         return cached
     ring = master_key_ring()
     context = _wrap_context(sid, retention_class)
-    row = DataKey.objects.filter(subject_id=sid, retention_class=retention_class).first()
+    row = (
+        DataKey.objects.filter(subject_id=sid, retention_class=retention_class)
+        .only("master_key_id", "wrapped")
+        .first()
+    )
     if row is None:
         if not create:
             return None

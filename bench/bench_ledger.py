@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Ledger: appends/s (one process; four on PostgreSQL), proof generation and verification, full verify."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _django import setup  # noqa: E402
+from _server import figure  # noqa: E402
+
+PAYLOAD = {"purpose": "newsletter", "policy_version": 1, "source": "portal"}
+WORKER = """
+import os, sys, time, uuid, django
+django.setup()
+from pacte.ledger.services import entry_append
+for i in range({count}):
+    entry_append(type="consent.granted", subject_id=uuid.uuid4(), actor="system",
+                 payload={{"purpose": "newsletter", "policy_version": 1, "source": "portal"}})
+"""
+
+
+def appends_one_process(n: int = 3000) -> None:
+    from pacte.ledger.services import entry_append
+
+    started = time.perf_counter()
+    for _ in range(n):
+        entry_append(type="consent.granted", subject_id=uuid.uuid4(), actor="system", payload=PAYLOAD)
+    figure("appends_one_process", n / (time.perf_counter() - started), "appends/s", goal="≥ 2000")
+
+
+def appends_four_processes(n: int = 1000) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        print("# appends_four_processes: PostgreSQL only (run scripts/with-pg.sh bench/run)")
+        return
+    env = dict(os.environ)
+    started = time.perf_counter()
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER.format(count=n)], env=env) for _ in range(4)]
+    for worker in workers:
+        worker.wait()
+    figure("appends_four_processes_postgres", 4 * n / (time.perf_counter() - started), "appends/s")
+
+
+def proofs(samples: int = 300) -> None:
+    from pacte.ledger import selectors, services
+    from pacte.ledger.verifier import leaf_hash, verify_inclusion
+
+    head = services.sth_sign()
+    assert head is not None
+    size = head.tree_size  # receipts use the first head that covers their entry
+    seqs = [(i * 7919) % size for i in range(samples)]
+    started = time.perf_counter()
+    receipts = [selectors.receipt_build(seq=seq) for seq in seqs]
+    figure(
+        "receipt_generation", (time.perf_counter() - started) / samples * 1e3, "ms", goal=f"tree of {size}"
+    )
+    timings = []
+    for receipt in receipts:
+        root = bytes.fromhex(receipt["tree_head"]["root_hash"])
+        path = [bytes.fromhex(p) for p in receipt["inclusion_proof"]]
+        t0 = time.perf_counter()
+        head_size = receipt["tree_head"]["tree_size"]
+        verify_inclusion(leaf_hash(receipt["entry"]), receipt["leaf_index"], head_size, path, root)
+        timings.append(time.perf_counter() - t0)
+    figure("proof_verification", statistics.median(timings) * 1e3, "ms", goal="≤ 1")
+
+
+def verify_large(n: int) -> None:
+    """Build a ledger of ``n`` entries by bulk insert (hashes computed as appends do), then verify it."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from pacte.ledger import selectors, services
+    from pacte.ledger.models import Entry, LedgerState, Node, TreeHead
+    from pacte.ledger.tree import frontier_append
+
+    Entry.objects.all().delete()
+    Node.objects.all().delete()
+    TreeHead.objects.all().delete()
+    LedgerState.objects.all().delete()
+    started = time.perf_counter()
+    frontier: list = []
+    entries, nodes = [], []
+    now = timezone.now()
+    subject = uuid.uuid4()
+    with transaction.atomic():
+        for seq in range(n):
+            entry = Entry(
+                seq=seq, time=now, type="consent.granted", subject_id=subject, actor="system", payload=PAYLOAD
+            )
+            entry.leaf_hash = services.entry_leaf_hash(entry)
+            frontier, completed = frontier_append(frontier, entry.leaf_hash, seq)
+            entries.append(entry)
+            nodes += [
+                Node(level=lv, index=ix, hash=h, completed_at=seq)
+                for lv, ix, h in [(0, seq, entry.leaf_hash), *completed]
+            ]
+            if len(entries) == 20000:
+                Entry.objects.bulk_create(entries)
+                Node.objects.bulk_create(nodes)
+                entries, nodes = [], []
+        Entry.objects.bulk_create(entries)
+        Node.objects.bulk_create(nodes)
+        LedgerState.objects.create(pk=1, size=n, frontier=[[lv, h.hex()] for lv, h in frontier])
+    services.sth_sign()
+    figure("verify_build", time.perf_counter() - started, "s", goal=f"{n} entries, bulk insert")
+    started = time.perf_counter()
+    report = selectors.ledger_verify()
+    assert report.ok, report.problem
+    figure("verify_entries", report.entries, "entries")
+    figure("verify_time", time.perf_counter() - started, "s")
+
+
+def main() -> None:
+    setup()
+    appends_one_process()
+    appends_four_processes()
+    proofs()
+    verify_large(int(os.environ.get("PACTE_BENCH_LEDGER_VERIFY_N", "1000000")))
+
+
+if __name__ == "__main__":
+    main()
