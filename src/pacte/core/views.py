@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """Answer 200 when the process is up (used by `pacte serve` and load balancers)."""
     return HttpResponse("ok", content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def bare_html(request: HttpRequest) -> HttpResponse:
     """The smallest Django HTML view, served by the same server: the baseline of `bench/`."""
     return HttpResponse("<!doctype html><title>bare</title><p>bare</p>", content_type="text/html")
 
 
-@require_GET
+@require_safe
 def bare_json(request: HttpRequest) -> JsonResponse:
     """The smallest Django JSON view: the API benchmarks' baseline."""
     return JsonResponse({"ok": True})

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import json
 import re
 import time
 import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from pacte.core.errors import PacteError
 from pacte.ledger import app_settings, error_codes
-from pacte.ledger.models import PAYLOAD_KEYS, Entry, EntryType, LedgerState, Node, TreeHead
+from pacte.ledger.models import PAYLOAD_KEYS, Entry, EntryType, LedgerState, TreeHead
 from pacte.ledger.tree import frontier_append, frontier_root
 from pacte.ledger.verifier import canonical_json, key_id, sth_message
 
@@ -97,19 +98,36 @@ def _locked_state() -> LedgerState:
     return state
 
 
+def _read_state_for_update(cursor: Any) -> tuple[int, list] | None:
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(f"SELECT size, frontier FROM ledger_ledgerstate WHERE id = 1{lock}")  # noqa: S608
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    frontier = row[1] if isinstance(row[1], list) else json.loads(row[1])
+    return int(row[0]), frontier
+
+
 def entry_append(
     *, type: EntryType | str, subject_id: uuid.UUID | str | None, actor: str, payload: dict
 ) -> Entry:
     """Append one fact to the ledger, inside the caller's transaction; return the entry.
 
     The entry exists if and only if the caller's transaction commits. Appends are serialised on the
-    ledger's state row, so concurrent writers get a gap-free total order.
+    ledger's state row (``SELECT … FOR UPDATE`` on PostgreSQL, the write lock of an ``IMMEDIATE``
+    transaction on SQLite), so concurrent writers get a gap-free total order. This is the hottest write
+    path of Pacte, so it speaks SQL through one cursor: four statements per entry.
     """
     kind = _validate(str(type), actor, payload)
-    with transaction.atomic():
-        state = _locked_state()
+    with transaction.atomic(), connection.cursor() as cursor:
+        current = _read_state_for_update(cursor)
+        if current is None:
+            _locked_state()
+            current = _read_state_for_update(cursor)
+            assert current is not None
+        size, stored_frontier = current
         entry = Entry(
-            seq=state.size,
+            seq=size,
             time=timezone.now(),
             type=kind,
             subject_id=uuid.UUID(str(subject_id)) if subject_id else None,
@@ -118,20 +136,33 @@ def entry_append(
         )
         leaf = entry_leaf_hash(entry)
         entry.leaf_hash = leaf
-        entry.save(force_insert=True)
-        frontier = [(int(level), bytes.fromhex(value)) for level, value in state.frontier]
-        frontier, completed = frontier_append(frontier, leaf, state.size)
-        Node.objects.bulk_create(
+        frontier = [(int(level), bytes.fromhex(value)) for level, value in stored_frontier]
+        frontier, completed = frontier_append(frontier, leaf, size)
+        ops = connection.ops
+        cursor.execute(
+            "INSERT INTO ledger_entry (seq, time, type, subject_id, actor, payload, leaf_hash) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
-                Node(level=lv, index=ix, hash=h, completed_at=entry.seq)
-                for lv, ix, h in [(0, entry.seq, leaf), *completed]
-            ]
+                size,
+                ops.adapt_datetimefield_value(entry.time),
+                kind,
+                Entry._meta.get_field("subject_id").get_db_prep_value(entry.subject_id, connection),
+                actor,
+                Entry._meta.get_field("payload").get_db_prep_value(entry.payload, connection),
+                leaf,
+            ],
         )
-        state.size += 1
-        state.frontier = [[level, value.hex()] for level, value in frontier]
-        state.save(update_fields=["size", "frontier"])
-        if state.size % app_settings.sth_every_entries() == 0:
-            _sign(state)
+        cursor.executemany(
+            'INSERT INTO ledger_node (level, "index", hash, completed_at) VALUES (%s, %s, %s, %s)',
+            [(level, index, value, size) for level, index, value in [(0, size, leaf), *completed]],
+        )
+        new_frontier = [[level, value.hex()] for level, value in frontier]
+        cursor.execute(
+            "UPDATE ledger_ledgerstate SET size = %s, frontier = %s WHERE id = 1",
+            [size + 1, LedgerState._meta.get_field("frontier").get_db_prep_value(new_frontier, connection)],
+        )
+        if (size + 1) % app_settings.sth_every_entries() == 0:
+            _sign(LedgerState(pk=1, size=size + 1, frontier=new_frontier))
     return entry
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from pacte.ledger import selectors
 
 
-@require_GET
+@require_safe
 def ledger_key(request: HttpRequest) -> HttpResponse:
     """Serve the Ed25519 public key as PEM (default) or JWK (``?format=jwk``)."""
     if request.GET.get("format") == "jwk":
@@ -18,7 +18,7 @@ def ledger_key(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def ledger_key_jwk(request: HttpRequest) -> HttpResponse:
     response = JsonResponse({"keys": [selectors.public_key_jwk()]}, content_type="application/jwk-set+json")
     response["Cache-Control"] = "public, max-age=3600"

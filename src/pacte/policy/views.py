@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from pacte.policy import selectors
 from pacte.policy.render import notice_html
@@ -30,7 +30,7 @@ def _notice_body(policy: Any, version: Any, lang: str) -> str:
     return body
 
 
-@require_GET
+@require_safe
 def notice(request: HttpRequest) -> HttpResponse:
     """Show the policy in force, in the visitor's language."""
     version = selectors.policy_version_current()
@@ -39,7 +39,7 @@ def notice(request: HttpRequest) -> HttpResponse:
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
-@require_GET
+@require_safe
 def versions(request: HttpRequest) -> HttpResponse:
     """List every version of the policy the system has obeyed."""
     current = selectors.policy_version_current()
@@ -48,7 +48,7 @@ def versions(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def version(request: HttpRequest, number: int) -> HttpResponse:
     """Show version ``number`` exactly as it was."""
     found = selectors.policy_version_get(number=number)

@@ -49,3 +49,16 @@ def vault_field_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     )
                 )
     return errors
+
+
+@register("pacte")
+def master_key_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Refuse start-up when the master key ring is missing (production) or malformed (pacte.E022)."""
+    from pacte.vault.errors import MasterKeyError
+    from pacte.vault.keyring import master_key_ring
+
+    try:
+        master_key_ring()
+    except MasterKeyError as error:
+        return [Error(str(error.message), hint="See docs/operations.md, 'Master keys'.", id="pacte.E022")]
+    return []

@@ -323,3 +323,17 @@ def test_embedded_master_key_file_is_private(settings) -> None:
     master_key_ring()
     mode = (Path(settings.PACTE_HOME) / "master.key").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_start_up_refuses_a_malformed_or_missing_master_key(settings, monkeypatch) -> None:
+    from pacte.vault.checks import master_key_check
+
+    monkeypatch.setenv("PACTE_MASTER_KEYS", "k1:not-base64!")
+    reset_caches()
+    errors = master_key_check()
+    assert [e.id for e in errors] == ["pacte.E022"]
+    assert "not valid base64" in errors[0].msg
+    monkeypatch.delenv("PACTE_MASTER_KEYS")
+    settings.PACTE_PRODUCTION = True
+    reset_caches()
+    assert "PACTE_MASTER_KEYS is not set" in master_key_check()[0].msg
