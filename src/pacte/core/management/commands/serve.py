@@ -43,11 +43,11 @@ class Command(BaseCommand):
             os.environ["PACTE_POLICY"] = policy_path
             settings.PACTE_POLICY_FILE = policy_path
 
-        from pacte.policy import services as policy_services
         from pacte.policy.loader import PolicyFileError
+        from pacte.policy.services import policy_check_file, policy_version_record_active
 
         try:
-            policy_services.policy_check_file(path=Path(settings.PACTE_POLICY_FILE))
+            policy_check_file(path=Path(settings.PACTE_POLICY_FILE))
         except PolicyFileError as error:
             for line in error.lines():
                 self.stderr.write(line)
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         self.check(display_num_errors=True)
         for alias in settings.DATABASES:
             call_command("migrate", database=alias, interactive=False, verbosity=0)
-        version = policy_services.policy_version_record_active()
+        version = policy_version_record_active()
         self.stdout.write(f"Policy {settings.PACTE_POLICY_FILE} loaded (version {version.number}).")
 
         env = dict(os.environ, PACTE_POLICY=settings.PACTE_POLICY_FILE)
