@@ -21,7 +21,7 @@ from collections.abc import Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 
 from pacte.vault.errors import VaultIntegrityError
 from pacte.vault.keyring import master_key_ring
@@ -73,22 +73,29 @@ def data_key(subject_id: uuid.UUID | str, retention_class: str, *, create: bool)
         return cached
     ring = master_key_ring()
     context = _wrap_context(sid, retention_class)
-    row = (
-        DataKey.objects.filter(subject_id=sid, retention_class=retention_class)
-        .only("master_key_id", "wrapped")
-        .first()
-    )
-    if row is None:
-        if not create:
-            return None
-        key_id, blob = ring.wrap(secrets.token_bytes(32), context=context)
-        try:
-            with transaction.atomic(using="keys"):
-                row = DataKey.objects.create(
-                    subject_id=sid, retention_class=retention_class, master_key_id=key_id, wrapped=blob
-                )
-        except IntegrityError:
-            row = DataKey.objects.get(subject_id=sid, retention_class=retention_class)
+    # One indexed read per (subject, class) per request, in plain SQL: it sits on every page that shows
+    # personal data.
+    keys_db = connections["keys"]
+    with keys_db.cursor() as cursor:
+        cursor.execute(
+            "SELECT master_key_id, wrapped FROM vault_datakey WHERE subject_id = %s AND retention_class = %s",
+            [DataKey._meta.get_field("subject_id").get_db_prep_value(sid, keys_db), retention_class],
+        )
+        found = cursor.fetchone()
+    if found is not None:
+        key = ring.unwrap(found[0], found[1], context=context)
+        cache[(sid, retention_class)] = key
+        return key
+    if not create:
+        return None  # never created, or destroyed: the values it encrypted are erased
+    key_id, blob = ring.wrap(secrets.token_bytes(32), context=context)
+    try:
+        with transaction.atomic(using="keys"):
+            row = DataKey.objects.create(
+                subject_id=sid, retention_class=retention_class, master_key_id=key_id, wrapped=blob
+            )
+    except IntegrityError:  # created by a concurrent request: use that one
+        row = DataKey.objects.get(subject_id=sid, retention_class=retention_class)
     key = ring.unwrap(row.master_key_id, row.wrapped, context=context)
     cache[(sid, retention_class)] = key
     return key
