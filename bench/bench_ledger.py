@@ -76,17 +76,20 @@ def proofs(samples: int = 300) -> None:
 
 def verify_large(n: int) -> None:
     """Build a ledger of ``n`` entries by bulk insert (hashes computed as appends do), then verify it."""
-    from django.db import transaction
+    from django.db import connection, transaction
     from django.utils import timezone
 
     from pacte.ledger import selectors, services
-    from pacte.ledger.models import Entry, LedgerState, Node, TreeHead
+    from pacte.ledger.models import Entry, LedgerState, Node
     from pacte.ledger.tree import frontier_append
 
-    Entry.objects.all().delete()
-    Node.objects.all().delete()
-    TreeHead.objects.all().delete()
-    LedgerState.objects.all().delete()
+    tables = "ledger_entry, ledger_node, ledger_treehead, ledger_ledgerstate"
+    with connection.cursor() as cursor:  # start from an empty ledger (on PostgreSQL, DELETE is refused)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {tables}")
+        else:
+            for table in tables.split(", "):
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608
     started = time.perf_counter()
     frontier: list = []
     entries, nodes = [], []
