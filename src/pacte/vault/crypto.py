@@ -50,6 +50,16 @@ def vault_scope() -> Iterator[None]:
         _key_cache.reset(token)
 
 
+def task_scope_begin(**kwargs: object) -> None:
+    """Start a task with an empty data-key cache (connected to django-tasks' ``task_started``)."""
+    _key_cache.set({})
+
+
+def task_scope_end(**kwargs: object) -> None:
+    """Drop the task's unwrapped keys (connected to django-tasks' ``task_finished``)."""
+    _key_cache.set(None)
+
+
 def cache_evict(subject_id: uuid.UUID | str, retention_class: str | None = None) -> None:
     """Forget the cached keys of a subject (all classes, or one)."""
     sid = str(subject_id)

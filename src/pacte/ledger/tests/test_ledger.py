@@ -380,3 +380,21 @@ def test_four_processes_appending_at_once_get_a_gap_free_order() -> None:
     assert Node.objects.filter(level=1).count() == 2000
     services.sth_sign()
     assert selectors.ledger_verify().ok
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_a_head_is_signed_when_due_and_not_twice(monkeypatch) -> None:
+    monkeypatch.setenv("PACTE_LEDGER_STH_EVERY_SECONDS", "3600")
+    assert services.sth_sign_if_due() is None  # empty ledger
+    _append(0)
+    first = services.sth_sign_if_due()
+    assert first is not None and first.tree_size == 1
+    _append(1)
+    assert services.sth_sign_if_due() is None  # the last head is younger than an hour
+    monkeypatch.setenv("PACTE_LEDGER_STH_EVERY_SECONDS", "0")
+    second = services.sth_sign_if_due()
+    assert second is not None and second.tree_size == 2
+    assert services.sth_sign_if_due() is None  # nothing new since
+    from pacte.ledger.tasks import ledger_sign_if_due
+
+    assert ledger_sign_if_due.call() is None

@@ -337,3 +337,18 @@ def test_start_up_refuses_a_malformed_or_missing_master_key(settings, monkeypatc
     settings.PACTE_PRODUCTION = True
     reset_caches()
     assert "PACTE_MASTER_KEYS is not set" in master_key_check()[0].msg
+
+
+def test_each_request_and_task_starts_with_no_unwrapped_key() -> None:
+    from pacte.vault.crypto import _cache, task_scope_begin, task_scope_end, vault_scope
+
+    person = _person(name="Alice Durand")
+    with vault_scope():
+        assert _cache() == {}
+        assert _reload(person).name == "Alice Durand"
+        assert len(_cache()) == 1
+    task_scope_begin()
+    try:
+        assert _cache() == {}
+    finally:
+        task_scope_end()
