@@ -87,6 +87,12 @@ INSTALLED_APPS = [
     "pacte.subjects",
     "pacte.vault",
     "pacte.ledger",
+    # --- accounts: Pacte's app first so that its templates override allauth's ---
+    "pacte.accounts",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
 ]
 
 MIDDLEWARE = [
@@ -100,6 +106,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "pacte.accounts.middleware.StaffMFARequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pacte.core.middleware.PacteErrorMiddleware",
 ]
@@ -182,6 +191,40 @@ if os.environ.get("PACTE_REDIS_URL"):
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["PACTE_REDIS_URL"],
     }
+
+# --- Accounts (django-allauth) ---------------------------------------------------------------------
+# allauth only ever sees pseudonym addresses; see pacte/accounts/models.py and docs/adr/0001.
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_ADAPTER = "pacte.accounts.adapter.AccountAdapter"
+ACCOUNT_FORMS = {
+    "signup": "pacte.accounts.forms.SignupForm",
+    "login": "pacte.accounts.forms.LoginForm",
+    "reset_password": "pacte.accounts.forms.ResetPasswordForm",
+}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_USER_MODEL_EMAIL_FIELD = "email"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# 10 wrong passwords a minute per client address, 10 per 5 minutes per account: the 11th is refused.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,10/5m/key"}
+MFA_ADAPTER = "pacte.accounts.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+USERSESSIONS_TRACK_ACTIVITY = True
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/account/"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
 
 # --- Passwords -----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("pacte.policy.urls")),
     path("", include("pacte.ledger.urls")),
     path("", include("pacte.accounts.urls")),
+    path("accounts/", include("allauth.urls")),
 ]

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from pacte.accounts import views
 
 app_name = "accounts"
-urlpatterns: list = []
+
+urlpatterns = [
+    path("account/", views.account, name="account"),
+    path("account/deactivate/", views.deactivate, name="deactivate"),
+    path("account/reactivate/", views.reactivate, name="reactivate"),
+]

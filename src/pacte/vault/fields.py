@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core import validators
@@ -85,10 +85,19 @@ class _VaultDescriptor:
         instance.__dict__[self.field.attname] = value
 
 
-class EncryptedField(models.TextField):
+if TYPE_CHECKING:
+    _TextField = models.TextField[Any, Any]
+else:
+    _TextField = models.TextField
+
+
+class EncryptedField(_TextField):
     """Base of every vault field: category, retention class and the subject whose key encrypts it."""
 
     kind = "text"
+    if TYPE_CHECKING:  # tell django-stubs a vault field takes and gives any Python value
+        _pyi_private_set_type: Any
+        _pyi_private_get_type: Any
 
     def __init__(
         self,

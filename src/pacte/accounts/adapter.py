@@ -1,0 +1,86 @@
+"""The allauth adapter: real addresses in, pseudonym addresses in allauth's tables, real addresses out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.http import HttpRequest
+
+from pacte.accounts import selectors, services
+from pacte.accounts.models import User
+
+STASH = "_pacte_real_emails"
+
+
+def _stash() -> dict[str, str]:
+    request = allauth_context.request
+    if request is None:
+        return {}
+    if not hasattr(request, STASH):
+        setattr(request, STASH, {})
+    return getattr(request, STASH)
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def clean_email(self, email: str) -> str:
+        """Validate the real address, remember it for this request, hand allauth its pseudonym."""
+        email = super().clean_email(email.strip())
+        pseudonym = services.email_pseudonym(email)
+        _stash()[pseudonym] = email
+        return pseudonym
+
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
+        data = form.cleaned_data
+        return services.user_register(
+            email=form.real_email,
+            password=data.get("password1"),
+            name=data["name"],
+            birth_date=data.get("birth_date"),
+            kind=data["account_kind"],
+            phone=data.get("phone", ""),
+            postal_address=form.postal_address(),
+            organisation=form.organisation(),
+        )
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Send to the real address behind ``email``; never to a pseudonym, never to a stopped account."""
+        real = email
+        if email.endswith("@" + services.PSEUDONYM_DOMAIN):
+            real = selectors.email_real(pseudonym=email) or _stash().get(email) or ""
+            user = context.get("user")
+            if real and isinstance(user, User) and selectors.email_real(pseudonym=email) is None:
+                services.email_identity_ensure(subject=user.subject, email=real)
+        if not real:
+            return  # erased or unknown: there is nobody to write to
+        user = context.get("user")
+        if (
+            isinstance(user, User)
+            and user.mail_stopped
+            and not template_prefix.startswith("account/email/password")
+        ):
+            return
+        super().send_mail(template_prefix, real, context)
+
+    def user_display(self, user: Any) -> str:
+        if isinstance(user, User):
+            return str(user.name) if user.name else (selectors.user_email(user=user) or "")
+        return super().user_display(user)
+
+    def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> Any:
+        response = super().post_login(request, user, **kwargs)
+        if isinstance(user, User) and user.deactivated_at is not None:
+            from django.shortcuts import redirect
+
+            return redirect("accounts:reactivate")
+        return response
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def _get_user_identifier(self, user: Any) -> str:
+        """Label authenticator apps and passkeys with the real address (shown on the device only)."""
+        if isinstance(user, User):
+            return selectors.user_email(user=user) or str(user.pk)
+        return str(super()._get_user_identifier(user))

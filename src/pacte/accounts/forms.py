@@ -1,0 +1,154 @@
+"""Forms of the sign-up and of "My account". Every label and message in French and English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from pacte.accounts.models import AccountKind
+from pacte.accounts.services import email_pseudonym
+from pacte.vault.fields import normalise_phone
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _clean_phone(value: str) -> str:
+    if not value:
+        return ""
+    try:
+        normalise_phone(value)
+    except ValueError:
+        raise forms.ValidationError(_("Enter a phone number, e.g. +33 6 12 34 56 78.")) from None
+    return value.strip()
+
+
+class SignupForm(AllauthSignupForm):
+    account_kind = forms.ChoiceField(
+        label=_("I am registering"),
+        choices=AccountKind.choices,
+        widget=forms.RadioSelect,
+        initial=AccountKind.INDIVIDUAL,
+    )
+    name = forms.CharField(label=_("Full name"), max_length=200)
+    birth_date = forms.DateField(label=_("Date of birth"), widget=DateInput)
+    phone = forms.CharField(label=_("Phone (optional)"), max_length=30, required=False)
+    address_line = forms.CharField(label=_("Street and number"), max_length=200, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country code"), max_length=2, initial="FR", required=False)
+    org_legal_name = forms.CharField(label=_("Employer's legal name"), max_length=200, required=False)
+    org_registration_number = forms.CharField(
+        label=_("Registration number (optional)"), max_length=50, required=False
+    )
+    org_address_line = forms.CharField(
+        label=_("Employer's street and number"), max_length=200, required=False
+    )
+    org_postcode = forms.CharField(label=_("Employer's postcode"), max_length=20, required=False)
+    org_city = forms.CharField(label=_("Employer's city"), max_length=100, required=False)
+    authority = forms.BooleanField(
+        label=_("I have the authority to bind my employer to the terms of use"), required=False
+    )
+    terms = forms.BooleanField(label=_("I accept the terms of use and have read the privacy notice"))
+    newsletter = forms.BooleanField(label=_("Send me the newsletter (optional)"), required=False)
+    promotions = forms.BooleanField(label=_("Tell me about promotions (optional)"), required=False)
+
+    def clean_email(self) -> str:
+        self.real_email = self.data.get("email", "").strip()
+        return super().clean_email()
+
+    def clean_phone(self) -> str:
+        return _clean_phone(self.cleaned_data.get("phone", ""))
+
+    def clean(self) -> dict:
+        from pacte.accounts.services import age_check
+        from pacte.core.errors import PacteError
+
+        data = super().clean()
+        if "birth_date" in data:
+            try:
+                age_check(birth_date=data["birth_date"])
+            except PacteError as error:
+                self.add_error("birth_date", str(error.message))
+        if data.get("account_kind") == AccountKind.EMPLOYER:
+            if not data.get("org_legal_name"):
+                self.add_error("org_legal_name", _("Enter your employer's legal name."))
+            if not data.get("authority"):
+                self.add_error(
+                    "authority", _("Tick this box to confirm you may bind your employer to the terms of use.")
+                )
+        return data
+
+    def postal_address(self) -> dict | None:
+        data = self.cleaned_data
+        if not data.get("address_line"):
+            return None
+        return {
+            "lines": [data["address_line"]],
+            "postcode": data.get("postcode", ""),
+            "city": data.get("city", ""),
+            "country": (data.get("country") or "FR").upper(),
+        }
+
+    def organisation(self) -> dict | None:
+        data = self.cleaned_data
+        if data.get("account_kind") != AccountKind.EMPLOYER:
+            return None
+        address = None
+        if data.get("org_address_line"):
+            address = {
+                "lines": [data["org_address_line"]],
+                "postcode": data.get("org_postcode", ""),
+                "city": data.get("org_city", ""),
+                "country": "FR",
+            }
+        return {
+            "legal_name": data["org_legal_name"],
+            "registration_number": data.get("org_registration_number", ""),
+            "postal_address": address,
+            "authority": bool(data.get("authority")),
+        }
+
+
+class LoginForm(AllauthLoginForm):
+    def clean_login(self) -> str:
+        login = super().clean_login()
+        return email_pseudonym(login) if "@" in login else login
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    pass  # allauth's form already passes the address through the adapter's clean_email
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Full name"), max_length=200)
+    phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
+    address_line = forms.CharField(label=_("Street and number"), max_length=200, required=False)
+    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
+    city = forms.CharField(label=_("City"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+
+    def clean_phone(self) -> str:
+        return _clean_phone(self.cleaned_data.get("phone", ""))
+
+    def changes(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        address = None
+        if data.get("address_line"):
+            address = {
+                "lines": [data["address_line"]],
+                "postcode": data.get("postcode", ""),
+                "city": data.get("city", ""),
+                "country": (data.get("country") or "FR").upper(),
+            }
+        return {"name": data["name"], "phone": data.get("phone", ""), "postal_address": address}
+
+
+class DeactivateForm(forms.Form):
+    password = forms.CharField(label=_("Your current password"), widget=forms.PasswordInput)

@@ -1,0 +1,121 @@
+"""``pacte demo seed --customers N [--seed S] [--json] [--staff]``: synthetic customers for the demo."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import unicodedata
+from typing import Any
+
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandParser
+
+DEMO_PASSWORD = "demo-pacte-2026"
+STAFF_EMAIL = "staff@demo.pacte.invalid"
+
+
+def _ascii(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "x"
+
+
+def _person(fake: Any, rng: random.Random, index: int) -> dict[str, Any]:
+    first, last = fake.first_name(), fake.last_name()
+    locale_country = "FR" if fake.locale == "fr_FR" else "GB"
+    person: dict[str, Any] = {
+        "name": f"{first} {last}",
+        # The index makes every address unique whatever Faker draws.
+        "email": f"{_ascii(first)}.{_ascii(last)}.{index}@{fake.free_email_domain()}",
+        "phone": fake.phone_number(),
+        "address": {
+            "lines": [fake.street_address().replace("\n", ", ")],
+            "postcode": fake.postcode(),
+            "city": fake.city(),
+            "country": locale_country,
+        },
+        "kind": "individual",
+    }
+    if rng.random() < 0.2:
+        person["kind"] = "employer"
+        person["organisation"] = {
+            "legal_name": fake.company(),
+            "registration_number": str(rng.randrange(100_000_000, 999_999_999)),
+        }
+    return person
+
+
+def people_generate(*, count: int, seed: int) -> list[dict[str, Any]]:
+    """Generate ``count`` synthetic people (half fr_FR, half en_GB), reproducibly from ``seed``."""
+    from faker import Faker
+
+    fakers = {"fr_FR": Faker("fr_FR"), "en_GB": Faker("en_GB")}
+    for offset, fake in enumerate(fakers.values()):
+        fake.seed_instance(seed + offset)
+    rng = random.Random(seed)
+    return [_person(fakers["fr_FR" if i % 2 == 0 else "en_GB"], rng, i) for i in range(count)]
+
+
+def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[dict[str, Any]]:
+    """Create ``count`` verified demo customers (and a staff user) and return the people created."""
+    from allauth.account.models import EmailAddress
+
+    from pacte.accounts.models import User
+    from pacte.accounts.services import email_pseudonym, user_register
+
+    password_hash = make_password(DEMO_PASSWORD)
+    people = people_generate(count=count, seed=seed)
+    created = []
+    for person in people:
+        if User.objects.filter(email=email_pseudonym(person["email"])).exists():
+            continue  # seeding twice is harmless
+        organisation = None
+        if person["kind"] == "employer":
+            organisation = {**person["organisation"], "postal_address": person["address"], "authority": True}
+        user = user_register(
+            email=person["email"],
+            password=None,
+            password_hash=password_hash,
+            name=person["name"],
+            birth_date=None,
+            kind=person["kind"],
+            phone=person["phone"],
+            postal_address=person["address"],
+            organisation=organisation,
+            source="demo",
+        )
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        created.append(person)
+    if staff and not User.objects.filter(email=email_pseudonym(STAFF_EMAIL)).exists():
+        user = user_register(
+            email=STAFF_EMAIL,
+            password=None,
+            password_hash=password_hash,
+            name="Demo Staff",
+            birth_date=None,
+            is_staff=True,
+            source="demo",
+        )
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return created
+
+
+class Command(BaseCommand):
+    help = "Demo data: `pacte demo seed --customers N [--seed S] [--json] [--staff]`."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        seed = sub.add_parser("seed", help="Create synthetic customers with verified e-mail addresses.")
+        seed.add_argument("--customers", type=int, default=20)
+        seed.add_argument("--seed", type=int, default=1)
+        seed.add_argument("--json", action="store_true", help="Print every generated person as JSON.")
+        seed.add_argument("--staff", action="store_true", help=f"Also create the staff user {STAFF_EMAIL}.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        people = customers_seed(count=options["customers"], seed=options["seed"], staff=options["staff"])
+        if options["json"]:
+            self.stdout.write(json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1))
+            return
+        self.stdout.write(f"Created {len(people)} demo customers. Demo password for every one: {DEMO_PASSWORD}")
+        if options["staff"]:
+            self.stdout.write(f"Staff user: {STAFF_EMAIL} (same password; set up two-factor authentication first)")

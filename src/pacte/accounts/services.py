@@ -1,0 +1,207 @@
+"""Writes of the accounts app: registration, rectification, deactivation."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from pacte.accounts import error_codes
+from pacte.accounts.models import AccountKind, EmailIdentity, Organisation, User
+from pacte.core.errors import PacteError
+from pacte.ledger.services import entry_append
+from pacte.policy import selectors as policy_selectors
+from pacte.subjects.models import SubjectKind
+from pacte.subjects.services import subject_create
+from pacte.vault.blind import blind_index_digest
+
+PSEUDONYM_DOMAIN = "pseudonym.invalid"
+EDITABLE_FIELDS = ("name", "phone", "postal_address")
+REACTIVATION_DAYS = 30
+
+
+def email_pseudonym(email: str) -> str:
+    """Return the pseudonym address that stands for ``email`` in allauth's tables."""
+    if email.endswith("@" + PSEUDONYM_DOMAIN):
+        return email
+    return f"u-{blind_index_digest(value=email, kind='email')[:40]}@{PSEUDONYM_DOMAIN}"
+
+
+def email_identity_ensure(*, subject: Any, email: str) -> EmailIdentity:
+    """Record (encrypted) the real address behind its pseudonym, once."""
+    pseudonym = email_pseudonym(email)
+    identity = EmailIdentity.objects.filter(pseudonym=pseudonym).first()
+    if identity is None:
+        identity = EmailIdentity(subject=subject, pseudonym=pseudonym, email=email.strip())
+        identity.full_clean()
+        identity.save()
+    return identity
+
+
+def age_on(birth_date: datetime.date, today: datetime.date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+def age_check(*, birth_date: datetime.date | None) -> None:
+    """Refuse a person under the policy's minimum age, before anything about them is stored."""
+    minimum = policy_selectors.minimum_age()
+    if birth_date is None or age_on(birth_date, timezone.localdate()) < minimum:
+        raise PacteError(
+            _(
+                "We are sorry: our services are for people aged %(age)s or over, so we cannot create "
+                "an account for you. Nothing you typed has been kept."
+            )
+            % {"age": minimum},
+            error_codes.MINOR,
+        )
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str | None,
+    name: str,
+    birth_date: datetime.date | None,
+    kind: str = AccountKind.INDIVIDUAL,
+    phone: str = "",
+    postal_address: dict | None = None,
+    organisation: dict | None = None,
+    is_staff: bool = False,
+    is_superuser: bool = False,
+    source: str = "signup",
+    password_hash: str | None = None,
+) -> User:
+    """Create a customer (or employer account) with every acceptance recorded in the ledger.
+
+    Refuses a minor (nothing stored), an employer registration without the authority warranty, and an
+    address already in use. Runs in one transaction: a refusal leaves no row and no ledger entry.
+    """
+    if source == "signup" and not is_staff:
+        age_check(birth_date=birth_date)  # operator-created accounts (staff, demo data) have no age gate
+    if kind == AccountKind.EMPLOYER and not (organisation and organisation.get("authority")):
+        raise PacteError(
+            _("Tick the box to confirm you have the authority to bind your employer to the terms of use."),
+            error_codes.AUTHORITY,
+        )
+    pseudonym = email_pseudonym(email)
+    if User.objects.filter(email=pseudonym).exists():
+        raise PacteError(_("An account already uses this e-mail address."), error_codes.EMAIL_TAKEN)
+    subject = subject_create(kind=SubjectKind.STAFF if is_staff else SubjectKind.CUSTOMER)
+    user = User(
+        subject=subject,
+        email=pseudonym,
+        name=name,
+        phone=phone,
+        postal_address=postal_address or None,
+        birth_date=birth_date,
+        kind=kind,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    if password_hash:
+        user.password = password_hash  # demo data: one argon2id hash of the printed demo password
+    elif password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    email_identity_ensure(subject=subject, email=email)
+    if kind == AccountKind.EMPLOYER and organisation:
+        org = Organisation(
+            subject=subject,
+            legal_name=organisation["legal_name"],
+            registration_number=organisation.get("registration_number", ""),
+            postal_address=organisation.get("postal_address") or None,
+            administrator=user,
+            authority_warranted_at=timezone.now(),
+        )
+        org.full_clean()
+        org.save()
+    actor = f"subject:{subject.pk}"
+    version = policy_selectors.policy_version_current()
+    entry_append(type="account.created", subject_id=subject.pk, actor=actor, payload={"kind": kind})
+    entry_append(
+        type="terms.accepted",
+        subject_id=subject.pk,
+        actor=actor,
+        payload={
+            "terms_url": policy_selectors.policy_active().operator.terms_url,
+            "policy_version": version.number,
+            "policy_sha256": version.sha256,
+        },
+    )
+    entry_append(
+        type="policy.accepted",
+        subject_id=subject.pk,
+        actor=actor,
+        payload={"policy_version": version.number, "policy_sha256": version.sha256},
+    )
+    return user
+
+
+def user_create(*, email: str, password: str | None = None, **fields: Any) -> User:
+    """Create a user outside the sign-up form (createsuperuser, demo data), its address verified."""
+    from allauth.account.models import EmailAddress
+
+    fields.setdefault("name", "")
+    fields.setdefault("birth_date", None)
+    user = user_register(email=email, password=password, source="operator", **fields)
+    EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+    return user
+
+
+@transaction.atomic
+def user_rectify(*, user: User, changes: dict[str, Any], source: str = "portal") -> list[str]:
+    """Change the customer's own details; one rectification ledger entry per changed field."""
+    changed = []
+    for field in EDITABLE_FIELDS:
+        if field in changes and changes[field] != getattr(user, field):
+            setattr(user, field, changes[field])
+            changed.append(field)
+    if not changed:
+        return []
+    user.full_clean(exclude=["password", "birth_date"])
+    user.save(update_fields=changed)
+    for field in changed:
+        entry_append(
+            type="rectification",
+            subject_id=user.subject_id,
+            actor=f"subject:{user.subject_id}",
+            payload={"field": f"accounts.User.{field}", "source": source},
+        )
+    return changed
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, password: str) -> User:
+    """Deactivate the account: ends every session, stops every e-mail, records it in the ledger."""
+    if not user.check_password(password):
+        raise PacteError(_("This is not your current password."), error_codes.WRONG_PASSWORD)
+    user.deactivated_at = timezone.now()
+    user.mail_stopped = True
+    user.session_generation += 1
+    user.save(update_fields=["deactivated_at", "mail_stopped", "session_generation"])
+    entry_append(
+        type="account.deactivated",
+        subject_id=user.subject_id,
+        actor=f"subject:{user.subject_id}",
+        payload={"reason": "customer request"},
+    )
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user: User) -> User:
+    """Reactivate an account deactivated less than 30 days ago (the sign-in proved it is theirs)."""
+    user.deactivated_at = None
+    user.mail_stopped = False
+    user.save(update_fields=["deactivated_at", "mail_stopped"])
+    entry_append(
+        type="account.reactivated", subject_id=user.subject_id, actor=f"subject:{user.subject_id}", payload={}
+    )
+    return user

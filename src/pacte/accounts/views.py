@@ -1,0 +1,96 @@
+"""My account: see and change one's details, deactivate, reactivate."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from pacte.accounts import selectors, services
+from pacte.accounts.forms import DeactivateForm, ProfileForm
+from pacte.accounts.models import User
+from pacte.core.errors import PacteError
+
+
+def _initial(user: User) -> dict:
+    address: dict = user.postal_address if isinstance(user.postal_address, dict) else {}
+    return {
+        "name": str(user.name or ""),
+        "phone": str(user.phone or ""),
+        "address_line": (address.get("lines") or [""])[0],
+        "postcode": address.get("postcode", ""),
+        "city": address.get("city", ""),
+        "country": address.get("country", ""),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def account(request: HttpRequest) -> HttpResponse:
+    """Show and edit the customer's details; each change is a rectification ledger entry."""
+    user = request.user
+    assert isinstance(user, User)
+    if user.deactivated_at is not None:
+        return redirect("accounts:reactivate")
+    form = ProfileForm(request.POST or None, initial=_initial(user))
+    if request.method == "POST" and form.is_valid():
+        changed = services.user_rectify(user=user, changes=form.changes())
+        if changed:
+            messages.success(request, _("Your details have been updated."))
+        else:
+            messages.info(request, _("Nothing has changed."))
+        return redirect("accounts:account")
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": form,
+            "email": selectors.user_email(user=user),
+            "organisations": selectors.organisation_list(administrator=user),
+            "account_user": user,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def deactivate(request: HttpRequest) -> HttpResponse:
+    """Deactivate after confirming the password; every session ends, every e-mail stops."""
+    user = request.user
+    assert isinstance(user, User)
+    form = DeactivateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_deactivate(user=user, password=form.cleaned_data["password"])
+        except PacteError as error:
+            form.add_error("password", str(error.message))
+        else:
+            logout(request)
+            messages.success(
+                request, _("Your account is deactivated. Sign in again within 30 days to reactivate it.")
+            )
+            return redirect("account_login")
+    return render(request, "accounts/deactivate.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def reactivate(request: HttpRequest) -> HttpResponse:
+    """Offer a deactivated customer who signed in again to reactivate (within 30 days)."""
+    user = request.user
+    assert isinstance(user, User)
+    if user.deactivated_at is None:
+        return redirect("accounts:account")
+    allowed = selectors.user_can_reactivate(user=user)
+    if request.method == "POST" and allowed:
+        services.user_reactivate(user=user)
+        messages.success(request, _("Welcome back: your account is active again."))
+        return redirect("accounts:account")
+    if request.method == "POST":
+        logout(request)
+        return redirect("account_login")
+    return render(request, "accounts/reactivate.html", {"allowed": allowed})
