@@ -1,6 +1,5 @@
 """Root URL configuration. Each app owns its ``urls.py``; this file only includes them."""
 
-from django.conf.urls.i18n import i18n_patterns  # noqa: F401  (kept for apps that want prefixed URLs)
 from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language

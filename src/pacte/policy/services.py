@@ -61,11 +61,9 @@ def _policy_version_create(*, content: str, sha256: str, source: str) -> PolicyV
 
 
 def _ledger_published(version: PolicyVersion) -> None:
-    """Record the publication in the ledger when the ledger app is installed."""
-    try:
-        from pacte.ledger.services import entry_append
-    except ImportError:
-        return
+    """Record the publication of a new version in the ledger (same transaction)."""
+    from pacte.ledger.services import entry_append
+
     entry_append(
         type="policy.published",
         subject_id=None,

@@ -71,10 +71,8 @@ def keys_destroy(*, subject: Any, retention_class: str | None = None, actor: str
 
 
 def _ledger_record(*, subject_id: uuid.UUID, retention_class: str | None, count: int, actor: str) -> None:
-    try:
-        from pacte.ledger.services import entry_append
-    except ImportError:  # the ledger app is not installed
-        return
+    from pacte.ledger.services import entry_append
+
     with transaction.atomic():
         entry_append(
             type="key.destroyed",
