@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
 
-DEMO_PASSWORD = "demo-pacte-2026"
+DEMO_PASSWORD = "demo-pacte-2026"  # noqa: S105 - the published demo password, printed by the command
 STAFF_EMAIL = "staff@demo.pacte.invalid"
 
 
