@@ -40,6 +40,8 @@ messages: .make-install
 	@cd src/pacte && PACTE_HOME=$(CURDIR)/var ../../$(BIN)/pacte compilemessages --verbosity 0
 
 run: install
+	@for db in default keys telemetry; do PACTE_POLICY=$(POLICY) $(BIN)/pacte migrate --database $$db --verbosity 0; done
+	@PACTE_POLICY=$(POLICY) $(BIN)/pacte demo seed --customers 5 --staff
 	$(BIN)/pacte serve --policy $(POLICY) --host $(HOST) --port $(PORT)
 
 test: system-deps install-test
