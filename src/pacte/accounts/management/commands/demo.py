@@ -114,8 +114,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         people = customers_seed(count=options["customers"], seed=options["seed"], staff=options["staff"])
         if options["json"]:
-            self.stdout.write(json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1))
+            self.stdout.write(
+                json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1)
+            )
             return
-        self.stdout.write(f"Created {len(people)} demo customers. Demo password for every one: {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"Created {len(people)} demo customers. Demo password for every one: {DEMO_PASSWORD}"
+        )
         if options["staff"]:
-            self.stdout.write(f"Staff user: {STAFF_EMAIL} (same password; set up two-factor authentication first)")
+            self.stdout.write(
+                f"Staff user: {STAFF_EMAIL} (same password; set up two-factor authentication first)"
+            )
