@@ -236,3 +236,38 @@ def test_no_plaintext_of_registered_customers_in_any_database_dump() -> None:
             assert name not in dump and email not in dump and phone not in dump
             assert phone.replace(" ", "") not in dump
     assert connections["default"].vendor in {"sqlite", "postgresql"}
+
+
+@pytest.mark.django_db(databases=DBS, transaction=True)  # committed rows: what a dump would see
+def test_no_plaintext_of_a_thousand_seeded_customers_in_any_database_dump() -> None:
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from pacte.vault.tests.dumps import dump_database
+
+    out = StringIO()
+    call_command("demo", "seed", "--customers", "1000", "--seed", "7", "--json", stdout=out)
+    people = json.loads(out.getvalue())["people"]
+    assert len(people) == 1000 and User.objects.count() == 1000
+    assert {p["kind"] for p in people} == {"individual", "employer"}
+    dumps = [dump_database(alias) for alias in DBS]
+    needles = set()
+    for person in people:
+        needles |= {person["name"], person["email"], person["phone"], person["address"]["lines"][0]}
+        needles |= {person["email"].split("@")[0], re.sub(r"\D", "", person["phone"])}
+        if "organisation" in person:
+            needles.add(person["organisation"]["legal_name"])
+    # Whole words only: a company called "Blin" must not match the column "blind_index".
+    pattern = re.compile(
+        r"(?<!\w)(" + "|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)) + r")(?!\w)",
+        re.IGNORECASE,
+    )
+    assert len(dumps[0]) > 1000 * 500  # the default dump really holds the 1,000 customers' rows
+    for dump in dumps:
+        assert pattern.findall(dump) == []
+    # Every seeded customer can sign in with the printed demo password and the real address.
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post("/accounts/login/", {"login": people[3]["email"], "password": "demo-pacte-2026"})
+    assert response.status_code == 302 and response["Location"] == "/account/"

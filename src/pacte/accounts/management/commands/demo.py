@@ -20,9 +20,8 @@ def _ascii(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", plain).strip("-") or "x"
 
 
-def _person(fake: Any, rng: random.Random, index: int) -> dict[str, Any]:
+def _person(fake: Any, country: str, rng: random.Random, index: int) -> dict[str, Any]:
     first, last = fake.first_name(), fake.last_name()
-    locale_country = "FR" if fake.locale == "fr_FR" else "GB"
     person: dict[str, Any] = {
         "name": f"{first} {last}",
         # The index makes every address unique whatever Faker draws.
@@ -32,7 +31,7 @@ def _person(fake: Any, rng: random.Random, index: int) -> dict[str, Any]:
             "lines": [fake.street_address().replace("\n", ", ")],
             "postcode": fake.postcode(),
             "city": fake.city(),
-            "country": locale_country,
+            "country": country,
         },
         "kind": "individual",
     }
@@ -53,7 +52,10 @@ def people_generate(*, count: int, seed: int) -> list[dict[str, Any]]:
     for offset, fake in enumerate(fakers.values()):
         fake.seed_instance(seed + offset)
     rng = random.Random(seed)
-    return [_person(fakers["fr_FR" if i % 2 == 0 else "en_GB"], rng, i) for i in range(count)]
+    return [
+        _person(fakers["fr_FR"], "FR", rng, i) if i % 2 == 0 else _person(fakers["en_GB"], "GB", rng, i)
+        for i in range(count)
+    ]
 
 
 def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[dict[str, Any]]:
