@@ -212,6 +212,8 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_EMAIL_NOTIFICATIONS = True
+# One address per account; a new one replaces it once verified, and the old one is told.
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 # 10 wrong passwords a minute per client address, 10 per 5 minutes per account: the 11th is refused.

@@ -13,6 +13,15 @@ from pacte.accounts import selectors, services
 from pacte.accounts.models import User
 
 STASH = "_pacte_real_emails"
+# Context keys through which allauth hands an address to a mail or a message template.
+EMAIL_KEYS = ("email", "from_email", "to_email")
+
+
+def real_address(value: Any) -> Any:
+    """Return the real address behind a pseudonym address (anything else unchanged)."""
+    if isinstance(value, str) and value.endswith("@" + services.PSEUDONYM_DOMAIN):
+        return selectors.email_real(pseudonym=value) or _stash().get(value) or ""
+    return value
 
 
 def _stash() -> dict[str, str]:
@@ -62,7 +71,28 @@ class AccountAdapter(DefaultAccountAdapter):
             and not template_prefix.startswith("account/email/password")
         ):
             return
-        super().send_mail(template_prefix, real, context)
+        shown = {key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()}
+        super().send_mail(template_prefix, real, shown)
+        if template_prefix == "account/email/email_changed":
+            # The old address has been told; Pacte has no reason to keep it any longer.
+            services.email_identity_forget(pseudonym=str(context.get("from_email", "")))
+
+    def add_message(
+        self,
+        request: HttpRequest,
+        level: int,
+        message_template: str | None = None,
+        message_context: dict[str, Any] | None = None,
+        extra_tags: str = "",
+        message: str | None = None,
+    ) -> None:
+        """Show the person their real address in allauth's messages, never its pseudonym."""
+        if message_context:
+            message_context = {
+                key: real_address(value) if key in EMAIL_KEYS else value
+                for key, value in message_context.items()
+            }
+        super().add_message(request, level, message_template, message_context, extra_tags, message)
 
     def user_display(self, user: Any) -> str:
         if isinstance(user, User):
@@ -84,3 +114,28 @@ class MFAAdapter(DefaultMFAAdapter):
         if isinstance(user, User):
             return selectors.user_email(user=user) or str(user.pk)
         return str(super()._get_user_identifier(user))
+
+    def encrypt(self, text: str) -> str:
+        """Encrypt TOTP secrets and recovery-code seeds (AES-256-GCM, key wrapped in the key store)."""
+        import base64
+        import secrets
+
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        from pacte.vault.keyring import system_secret
+
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(system_secret("mfa-secrets")).encrypt(nonce, text.encode(), b"pacte-mfa")
+        return "pacte1:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt(self, encrypted_text: str) -> str:
+        import base64
+
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        from pacte.vault.keyring import system_secret
+
+        if not encrypted_text.startswith("pacte1:"):
+            return encrypted_text
+        blob = base64.urlsafe_b64decode(encrypted_text.removeprefix("pacte1:"))
+        return AESGCM(system_secret("mfa-secrets")).decrypt(blob[:12], blob[12:], b"pacte-mfa").decode()

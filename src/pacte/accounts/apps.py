@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "pacte.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from pacte.accounts import receivers
+
+        receivers.connect()

@@ -152,3 +152,30 @@ class ProfileForm(forms.Form):
 
 class DeactivateForm(forms.Form):
     password = forms.CharField(label=_("Your current password"), widget=forms.PasswordInput)
+
+
+class OrganisationForm(forms.Form):
+    legal_name = forms.CharField(label=_("Employer's legal name"), max_length=200)
+    registration_number = forms.CharField(
+        label=_("Registration number (optional)"), max_length=50, required=False
+    )
+    address_line = forms.CharField(label=_("Employer's street and number"), max_length=200, required=False)
+    postcode = forms.CharField(label=_("Employer's postcode"), max_length=20, required=False)
+    city = forms.CharField(label=_("Employer's city"), max_length=100, required=False)
+    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+
+    def changes(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        address = None
+        if data.get("address_line"):
+            address = {
+                "lines": [data["address_line"]],
+                "postcode": data.get("postcode", ""),
+                "city": data.get("city", ""),
+                "country": (data.get("country") or "FR").upper(),
+            }
+        return {
+            "legal_name": data["legal_name"],
+            "registration_number": data.get("registration_number", ""),
+            "postal_address": address,
+        }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.utils import timezone
 
@@ -32,3 +33,74 @@ def user_can_reactivate(*, user: User) -> bool:
     return user.deactivated_at is not None and timezone.now() - user.deactivated_at < timedelta(
         days=REACTIVATION_DAYS
     )
+
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"))
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def browser_describe(user_agent: str) -> str:
+    """Return a short description of a browser ("Firefox on Linux") from its User-Agent header."""
+    import re
+
+    from django.utils.translation import gettext as _
+
+    browser = ""
+    for token, name in _BROWSERS:
+        match = re.search(re.escape(token) + r"(\d+)", user_agent)
+        if match:
+            browser = f"{name} {match.group(1)}"
+            break
+    else:
+        if "Safari/" in user_agent and "Version/" in user_agent:
+            browser = "Safari"
+    system = next((name for token, name in _SYSTEMS if token in user_agent), "")
+    if browser and system:
+        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
+    return browser or system or _("Unknown browser")
+
+
+def place_describe(ip: str) -> str:
+    """Return where a session comes from, as precisely as Pacte keeps it (the network, no more)."""
+    import ipaddress
+
+    from django.utils.translation import gettext as _
+
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return _("Unknown")
+    if address.is_loopback:
+        return _("This computer (the server itself)")
+    if address.is_private:
+        return _("A local network (%(network)s)") % {"network": ip}
+    return _("Network %(network)s") % {"network": ip}
+
+
+def session_list(*, request: Any) -> list[dict[str, Any]]:
+    """Return the signed-in user's live sessions, the current one first, with what the portal shows."""
+    from allauth.usersessions.models import UserSession
+
+    sessions = UserSession.objects.purge_and_list(request.user)
+    current = request.session.session_key
+    rows = [
+        {
+            "id": session.pk,
+            "current": session.session_key == current,
+            "browser": browser_describe(session.user_agent),
+            "place": place_describe(session.ip),
+            "created_at": session.created_at,
+            "last_seen_at": session.last_seen_at,
+        }
+        for session in sessions
+    ]
+    rows.sort(key=lambda row: (not row["current"], -row["last_seen_at"].timestamp()))
+    return rows

@@ -41,6 +41,31 @@ def email_identity_ensure(*, subject: Any, email: str) -> EmailIdentity:
     return identity
 
 
+@transaction.atomic
+def email_identity_forget(*, pseudonym: str) -> bool:
+    """Delete the real address behind a pseudonym no longer in use (after an address change)."""
+    from allauth.account.models import EmailAddress
+
+    if not pseudonym or EmailAddress.objects.filter(email=pseudonym).exists():
+        return False
+    if User.objects.filter(email=pseudonym).exists():
+        return False
+    deleted, _rows = EmailIdentity.objects.filter(pseudonym=pseudonym).delete()
+    return bool(deleted)
+
+
+def ip_coarsen(ip: str | None) -> str:
+    """Return the network of an address: 203.0.113.0 for 203.0.113.7, the /48 for IPv6."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return "0.0.0.0"  # noqa: S104 - a placeholder, never a bind address
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
 def age_on(birth_date: datetime.date, today: datetime.date) -> int:
     return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
 
@@ -205,3 +230,50 @@ def user_reactivate(*, user: User) -> User:
         type="account.reactivated", subject_id=user.subject_id, actor=f"subject:{user.subject_id}", payload={}
     )
     return user
+
+
+def sessions_end(*, request: Any, session_id: int | None = None, others: bool = False) -> int:
+    """End one of the signed-in user's other sessions, or all of them but the current one."""
+    from allauth.usersessions.models import UserSession
+
+    sessions = UserSession.objects.filter(user_id=request.user.pk).exclude(
+        session_key=request.session.session_key
+    )
+    if not others:
+        sessions = sessions.filter(pk=session_id)
+    ended = 0
+    for session in sessions:
+        session.end()
+        ended += 1
+    return ended
+
+
+ORGANISATION_FIELDS = ("legal_name", "registration_number", "postal_address")
+
+
+@transaction.atomic
+def organisation_rectify(
+    *, organisation: Organisation, user: User, changes: dict[str, Any], source: str = "portal"
+) -> list[str]:
+    """Change an employer's details (its administrator only); one rectification entry per field."""
+    if organisation.administrator_id != user.pk:
+        raise PacteError(
+            _("Only the administrator of this account can change it."), error_codes.NOT_ADMINISTRATOR
+        )
+    changed = []
+    for field in ORGANISATION_FIELDS:
+        if field in changes and changes[field] != getattr(organisation, field):
+            setattr(organisation, field, changes[field] or ("" if field != "postal_address" else None))
+            changed.append(field)
+    if not changed:
+        return []
+    organisation.full_clean()
+    organisation.save(update_fields=changed)
+    for field in changed:
+        entry_append(
+            type="rectification",
+            subject_id=organisation.subject_id,
+            actor=f"subject:{user.subject_id}",
+            payload={"field": f"accounts.Organisation.{field}", "source": source},
+        )
+    return changed

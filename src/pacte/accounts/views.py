@@ -7,24 +7,39 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from pacte.accounts import selectors, services
-from pacte.accounts.forms import DeactivateForm, ProfileForm
-from pacte.accounts.models import User
+from pacte.accounts.forms import DeactivateForm, OrganisationForm, ProfileForm
+from pacte.accounts.models import Organisation, User
 from pacte.core.errors import PacteError
 
 
-def _initial(user: User) -> dict:
-    address: dict = user.postal_address if isinstance(user.postal_address, dict) else {}
+def _address_initial(value: object) -> dict:
+    address: dict = value if isinstance(value, dict) else {}
     return {
-        "name": str(user.name or ""),
-        "phone": str(user.phone or ""),
         "address_line": (address.get("lines") or [""])[0],
         "postcode": address.get("postcode", ""),
         "city": address.get("city", ""),
         "country": address.get("country", ""),
+    }
+
+
+def _organisation_initial(org: Organisation) -> dict:
+    return {
+        "legal_name": str(org.legal_name or ""),
+        "registration_number": str(org.registration_number or ""),
+        **_address_initial(org.postal_address),
+    }
+
+
+def _initial(user: User) -> dict:
+    return {
+        "name": str(user.name or ""),
+        "phone": str(user.phone or ""),
+        **_address_initial(user.postal_address),
     }
 
 
@@ -50,10 +65,64 @@ def account(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "email": selectors.user_email(user=user),
-            "organisations": selectors.organisation_list(administrator=user),
+            "organisations": [
+                (org, OrganisationForm(initial=_organisation_initial(org), prefix=f"org-{org.pk}"))
+                for org in selectors.organisation_list(administrator=user)
+            ],
+            "sessions": selectors.session_list(request=request),
             "account_user": user,
         },
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def organisation(request: HttpRequest, organisation_id: str) -> HttpResponse:
+    """Change the details of an employer account, for its administrator."""
+    user = request.user
+    assert isinstance(user, User)
+    org = Organisation.objects.filter(pk=organisation_id, administrator=user).first()
+    if org is None:
+        messages.error(request, _("Only the administrator of this account can change it."))
+        return redirect("accounts:account")
+    form = OrganisationForm(request.POST, prefix=f"org-{org.pk}")
+    if form.is_valid():
+        changed = services.organisation_rectify(organisation=org, user=user, changes=form.changes())
+        messages.success(
+            request, _("Your employer's details have been updated.") if changed else _("Nothing has changed.")
+        )
+        return redirect("accounts:account")
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": ProfileForm(initial=_initial(user)),
+            "email": selectors.user_email(user=user),
+            "organisations": [(org, form)],
+            "sessions": selectors.session_list(request=request),
+            "account_user": user,
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def sessions_end(request: HttpRequest) -> HttpResponse:
+    """End one other session, or every session but this one."""
+    if "others" in request.POST:
+        ended = services.sessions_end(request=request, others=True)
+    else:
+        try:
+            session_id = int(request.POST.get("session", ""))
+        except ValueError:
+            session_id = 0
+        ended = services.sessions_end(request=request, session_id=session_id)
+    if ended:
+        messages.success(request, _("Signed out of %(count)s other session(s).") % {"count": ended})
+    else:
+        messages.info(request, _("That session had already ended."))
+    return redirect(reverse("accounts:account") + "#sessions")
 
 
 @login_required

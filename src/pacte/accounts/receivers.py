@@ -1,0 +1,38 @@
+"""Receivers for django-allauth's signals (allauth is a library, not a Pacte app: no cross-app signals)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+
+def email_changed(
+    sender: Any, request: Any, user: Any, from_email_address: Any, to_email_address: Any, **kw: Any
+) -> None:
+    """A verified new address replaced the old one: record the rectification in the ledger."""
+    from pacte.ledger.services import entry_append
+
+    with transaction.atomic():
+        entry_append(
+            type="rectification",
+            subject_id=user.subject_id,
+            actor=f"subject:{user.subject_id}",
+            payload={"field": "accounts.User.email", "source": "portal"},
+        )
+
+
+def user_session_coarsen(sender: Any, instance: Any, **kw: Any) -> None:
+    """Store only the network of a session's address (a /24 or /48), never the full address."""
+    from pacte.accounts.services import ip_coarsen
+
+    instance.ip = ip_coarsen(instance.ip)
+
+
+def connect() -> None:
+    from allauth.account.signals import email_changed as allauth_email_changed
+    from allauth.usersessions.models import UserSession
+    from django.db.models.signals import pre_save
+
+    allauth_email_changed.connect(email_changed, dispatch_uid="pacte.accounts.email_changed")
+    pre_save.connect(user_session_coarsen, sender=UserSession, dispatch_uid="pacte.accounts.session_ip")
