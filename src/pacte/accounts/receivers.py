@@ -13,6 +13,8 @@ def email_changed(
     """A verified new address replaced the old one: record the rectification in the ledger."""
     from pacte.ledger.services import entry_append
 
+    if from_email_address is None or from_email_address.email == to_email_address.email:
+        return  # the first address being confirmed is not a change
     with transaction.atomic():
         entry_append(
             type="rectification",

@@ -12,5 +12,5 @@ def pacte(request: HttpRequest) -> dict[str, Any]:
     try:
         policy = selectors.policy_active()
     except Exception:  # the policy app reports load errors itself, at start-up
-        return {"pacte_operator": None}
-    return {"pacte_operator": policy.operator}
+        return {"pacte_operator": None, "pacte_minimum_age": 18}
+    return {"pacte_operator": policy.operator, "pacte_minimum_age": policy.operator.minimum_age}

@@ -22,3 +22,11 @@ def bare_html(request: HttpRequest) -> HttpResponse:
 def bare_json(request: HttpRequest) -> JsonResponse:
     """The smallest Django JSON view: the API benchmarks' baseline."""
     return JsonResponse({"ok": True})
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """The front page: who the operator is and the ways in (account, rights, notice)."""
+    from django.shortcuts import render
+
+    return render(request, "core/home.html")
