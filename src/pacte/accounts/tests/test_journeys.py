@@ -186,3 +186,49 @@ def test_a_minor_is_refused_kindly_and_the_databases_hold_nothing_new(page, live
     assert page.get_by_text("Nothing you typed has been kept.").is_visible()
     assert _row_counts() == before
     assert smtp_server == []
+
+
+def test_a_customer_adds_a_passkey_and_signs_in_with_it(chromium, live_server) -> None:
+    """WebAuthn against Chromium's virtual authenticator (DevTools protocol): no real device needed."""
+    from allauth.mfa.models import Authenticator
+
+    from pacte.accounts.services import user_create
+
+    user_create(email="passkey@example.fr", password=PASSWORD, name="Sam Clé", birth_date=None)
+    context = chromium.new_context(locale="en-GB")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    base = live_server.url
+    _sign_in(page, base, "passkey@example.fr")
+    page.goto(f"{base}/accounts/2fa/webauthn/add/")
+    if "/accounts/reauthenticate/" in page.url:  # adding a key asks for the password again
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_load_state()
+    page.get_by_label("Name").fill("Laptop")
+    page.get_by_label("Passwordless").check()
+    page.get_by_role("button", name="Add").click()
+    page.wait_for_url(re.compile(r".*/accounts/2fa/.*"))
+    page.wait_for_load_state()
+    assert Authenticator.objects.filter(type="webauthn").count() == 1
+
+    page.context.clear_cookies()
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+    page.wait_for_url(re.compile(r".*/account/$"))
+    assert page.get_by_role("heading", name="My account", exact=True).is_visible()
+    context.close()
