@@ -25,7 +25,7 @@ def _person(fake: Any, country: str, rng: random.Random, index: int) -> dict[str
     person: dict[str, Any] = {
         "name": f"{first} {last}",
         # The index makes every address unique whatever Faker draws.
-        "email": f"{_ascii(first)}.{_ascii(last)}.{index}@{fake.free_email_domain()}",
+        "email": f"{_ascii(first)}.{_ascii(last)}.{index}@{fake.safe_domain_name()}",  # never a real mailbox
         "phone": fake.phone_number(),
         "address": {
             "lines": [fake.street_address().replace("\n", ", ")],
@@ -120,10 +120,15 @@ class Command(BaseCommand):
                 json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1)
             )
             return
+        everyone = people_generate(count=options["customers"], seed=options["seed"])
         self.stdout.write(
-            f"Created {len(people)} demo customers. Demo password for every one: {DEMO_PASSWORD}"
+            f"Created {len(people)} demo customers ({len(everyone) - len(people)} already there)."
+            f" Sign in at /accounts/login/ with the demo password {DEMO_PASSWORD} as:"
         )
+        for person in everyone:
+            kind = "for an employer" if person["kind"] == "employer" else "individual"
+            self.stdout.write(f"  {person['email']}  ({person['name']}, {kind})")
         if options["staff"]:
             self.stdout.write(
-                f"Staff user: {STAFF_EMAIL} (same password; set up two-factor authentication first)"
+                f"  {STAFF_EMAIL}  (staff, same password; sets up two-factor authentication at first sign-in)"
             )
