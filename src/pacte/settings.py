@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "pacte.ledger",
     # --- accounts: Pacte's app first so that its templates override allauth's ---
     "pacte.accounts",
+    "pacte.consent",
     "allauth",
     "allauth.account",
     "allauth.mfa",

@@ -7,6 +7,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.db import transaction
 from django.http import HttpRequest
 
 from pacte.accounts import selectors, services
@@ -41,9 +42,10 @@ class AccountAdapter(DefaultAccountAdapter):
         _stash()[pseudonym] = email
         return pseudonym
 
+    @transaction.atomic
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
         data = form.cleaned_data
-        return services.user_register(
+        user = services.user_register(
             email=form.real_email,
             password=data.get("password1"),
             name=data["name"],
@@ -53,6 +55,11 @@ class AccountAdapter(DefaultAccountAdapter):
             postal_address=form.postal_address(),
             organisation=form.organisation(),
         )
+        from pacte.consent.services import consent_set
+
+        for purpose in form.consents_granted():  # unticked boxes are silence: nothing to record
+            consent_set(subject_id=user.subject_id, purpose=purpose, granted=True, source="signup")
+        return user
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Send to the real address behind ``email``; never to a pseudonym, never to a stopped account."""

@@ -56,8 +56,28 @@ class SignupForm(AllauthSignupForm):
         label=_("I have the authority to bind my employer to the terms of use"), required=False
     )
     terms = forms.BooleanField(label=_("I accept the terms of use and have read the privacy notice"))
-    newsletter = forms.BooleanField(label=_("Send me the newsletter (optional)"), required=False)
-    promotions = forms.BooleanField(label=_("Tell me about promotions (optional)"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from django.utils.translation import get_language
+
+        from pacte.consent.selectors import subject_purpose_list
+
+        # One unticked, optional box per purpose of the policy that needs the person's consent.
+        for pid, label in subject_purpose_list(lang=(get_language() or "fr")[:2]):
+            self.fields[f"consent_{pid}"] = forms.BooleanField(
+                label=_("%(purpose)s (optional)") % {"purpose": label}, required=False
+            )
+
+    def consent_fields(self) -> list[Any]:
+        return [self[name] for name in self.fields if name.startswith("consent_")]
+
+    def consents_granted(self) -> list[str]:
+        return [
+            name.removeprefix("consent_")
+            for name, value in self.cleaned_data.items()
+            if name.startswith("consent_") and value
+        ]
 
     def clean_email(self) -> str:
         self.real_email = self.data.get("email", "").strip()

@@ -1,0 +1,5 @@
+UNKNOWN_PURPOSE = "consent.unknown_purpose"
+NOT_A_CONSENT_PURPOSE = "consent.not_a_consent_purpose"
+UNKNOWN_SUBJECT = "consent.unknown_subject"
+ERASED_SUBJECT = "consent.erased_subject"
+BAD_SOURCE = "consent.bad_source"
