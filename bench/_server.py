@@ -54,13 +54,21 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def pacte_server(
-    *, web_workers: int = 2, cpus: str | None = None, policy: str | None = None, home: Path | None = None
+    *,
+    web_workers: int = 2,
+    cpus: str | None = None,
+    policy: str | None = None,
+    home: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Run `pacte serve` (web only) on a free loopback port; stop its whole process group afterwards."""
+    """Run `pacte serve` (web only) on a free loopback port; stop its whole process group afterwards.
+
+    ``extra_env`` is applied over bench_env() (it may override DJANGO_SETTINGS_MODULE)."""
     own_home = home is None
     home = home or Path(tempfile.mkdtemp(prefix="pacte-bench-"))
     port = free_port()
     env = bench_env(home)
+    env.update(extra_env or {})
     command = [*PACTE, "serve", "--port", str(port), "--no-worker", "--no-scheduler"]
     command += ["--web-workers", str(web_workers)]
     if policy:
