@@ -128,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pacte.core.context_processors.pacte",
+                "pacte.consent.context_processors.banner",
             ],
         },
     },

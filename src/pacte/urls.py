@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("pacte.policy.urls")),
     path("", include("pacte.ledger.urls")),
     path("", include("pacte.accounts.urls")),
+    path("", include("pacte.consent.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -26,6 +26,21 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def csp_for(request: HttpRequest) -> str:
+    """The strict policy, opened to a widget's host only on a page that renders it after consent."""
+    extra: dict[str, set[str]] = getattr(request, "pacte_csp_extra", {})
+    if not extra:
+        return CONTENT_SECURITY_POLICY
+    parts = []
+    for directive in CONTENT_SECURITY_POLICY.split("; "):
+        name = directive.split(" ", 1)[0]
+        hosts = sorted(extra.get(name, ()))
+        parts.append(" ".join([directive, *hosts]) if hosts else directive)
+    return "; ".join(parts)
+
+
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
@@ -37,7 +52,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", csp_for(request))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
 
