@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     # --- accounts: Pacte's app first so that its templates override allauth's ---
     "pacte.accounts",
     "pacte.consent",
+    "pacte.rights",
     "allauth",
     "allauth.account",
     "allauth.mfa",

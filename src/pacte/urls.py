@@ -12,5 +12,6 @@ urlpatterns = [
     path("", include("pacte.ledger.urls")),
     path("", include("pacte.accounts.urls")),
     path("", include("pacte.consent.urls")),
+    path("", include("pacte.rights.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -277,3 +277,70 @@ def organisation_rectify(
             payload={"field": f"accounts.Organisation.{field}", "source": source},
         )
     return changed
+
+
+def user_export(subject: Any) -> Any:
+    """Yield the customer's account as the export shows it (real address, decrypted details)."""
+    from pacte.accounts.selectors import user_email
+    from pacte.rights.registry import value_plain
+
+    for user in User.objects.filter(subject=subject):
+        yield {
+            "id": str(user.pk),
+            "email": user_email(user=user),
+            "name": value_plain(user.name),
+            "phone": value_plain(user.phone),
+            "postal_address": value_plain(user.postal_address),
+            "birth_date": value_plain(user.birth_date),
+            "kind": user.kind,
+            "date_joined": value_plain(user.date_joined),
+            "last_login": value_plain(user.last_login),
+            "deactivated_at": value_plain(user.deactivated_at),
+        }
+
+
+def user_erase(subject: Any) -> int:
+    """Anonymise the account row (kept for the ledger's references) and delete what allauth holds."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+    from allauth.usersessions.models import UserSession
+
+    user = User.objects.filter(subject=subject).first()
+    if user is None:
+        return 0
+    for session in UserSession.objects.filter(user=user):
+        session.end()
+    EmailAddress.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    user.email = f"erased-{user.pk}@{PSEUDONYM_DOMAIN}"
+    user.set_unusable_password()
+    user.is_active = False
+    user.mail_stopped = True
+    user.deactivated_at = user.deactivated_at or timezone.now()
+    user.session_generation += 1
+    user.save(
+        update_fields=[
+            "email",
+            "password",
+            "is_active",
+            "mail_stopped",
+            "deactivated_at",
+            "session_generation",
+        ]
+    )
+    return 1
+
+
+def user_sessions_export(subject: Any) -> Any:
+    """Yield the account's live sessions (browser, network, times)."""
+    from allauth.usersessions.models import UserSession
+
+    from pacte.rights.registry import value_plain
+
+    for session in UserSession.objects.filter(user__subject=subject).iterator():
+        yield {
+            "ip_network": session.ip,
+            "user_agent": session.user_agent,
+            "created_at": value_plain(session.created_at),
+            "last_seen_at": value_plain(session.last_seen_at),
+        }

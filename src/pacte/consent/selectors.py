@@ -16,13 +16,20 @@ def consent_purpose_ids() -> list[str]:
 
 
 def consent_check(*, subject_id: uuid.UUID | str, purpose: str) -> bool:
-    """Tell whether ``subject_id`` currently consents to ``purpose`` (silence is refusal): one indexed read."""
-    return ConsentState.objects.filter(subject_id=subject_id, purpose=purpose, granted=True).exists()
+    """Tell whether ``subject_id`` currently consents to ``purpose`` (silence is refusal): one indexed read.
+
+    A subject whose processing is restricted (GDPR art. 18) consents to nothing until it is lifted.
+    """
+    return ConsentState.objects.filter(
+        subject_id=subject_id, purpose=purpose, granted=True, subject__restricted_at__isnull=True
+    ).exists()
 
 
 def consent_subject_ids(*, purpose: str) -> Any:
     """Return a queryset of the subject ids that currently consent to ``purpose``."""
-    return ConsentState.objects.filter(purpose=purpose, granted=True).values_list("subject_id", flat=True)
+    return ConsentState.objects.filter(
+        purpose=purpose, granted=True, subject__restricted_at__isnull=True
+    ).values_list("subject_id", flat=True)
 
 
 def consent_list(

@@ -25,6 +25,8 @@ class Subject(models.Model):
     kind = models.CharField(max_length=32, choices=SubjectKind.choices)
     created_at = models.DateTimeField(auto_now_add=True)
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Restriction of processing (GDPR art. 18): while set, services only store, never process.
+    restricted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("data subject")

@@ -70,6 +70,27 @@ def keys_destroy(*, subject: Any, retention_class: str | None = None, actor: str
     return count
 
 
+def keys_destroy_all_but_legal_hold(*, subject: Any, actor: str = "system") -> int:
+    """Destroy every data key of the subject except those of legal-hold classes, and its blind indexes.
+
+    What the law obliges the operator to keep (invoices) stays readable under its own class key, to
+    authorised staff only, until retention destroys that class too. Returns the number of keys destroyed.
+    """
+    from pacte.policy.selectors import policy_active
+
+    held = {name for name, rc in policy_active().retention.items() if rc.legal_hold}
+    sid = _sid(subject)
+    classes = set(DataKey.objects.filter(subject_id=sid).values_list("retention_class", flat=True))
+    destroyed = 0
+    for retention_class in sorted(classes - held):
+        destroyed += keys_destroy(subject=subject, retention_class=retention_class, actor=actor)
+    if not held & classes:
+        destroyed += keys_destroy(subject=subject, actor=actor)  # nothing held: all, blind indexes too
+    else:
+        blind_index_clear(subject=subject)
+    return destroyed
+
+
 def _ledger_record(*, subject_id: uuid.UUID, retention_class: str | None, count: int, actor: str) -> None:
     from pacte.ledger.services import entry_append
 

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RightsConfig(AppConfig):
+    name = "pacte.rights"
+    label = "rights"
+    verbose_name = _("Data-subject rights")
+
+    def ready(self) -> None:
+        from pacte.rights import checks  # noqa: F401 - registers the system check
+        from pacte.rights.models import RightsRequest
+        from pacte.rights.registry import register
+
+        # Kept as proof that the request was answered; its details become unreadable with the keys.
+        register(RightsRequest, eraser=lambda subject: 0, kind="rights_requests")

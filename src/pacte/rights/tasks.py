@@ -1,0 +1,23 @@
+"""Rights tasks, run by the worker: build an export, run an erasure (both resumable)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def export_build_task(request_id: str) -> str:
+    from pacte.rights.models import RightsRequest
+    from pacte.rights.services import export_build
+
+    request = export_build(request=RightsRequest.objects.get(pk=request_id))
+    return request.status
+
+
+@task()
+def erasure_run_task(request_id: str) -> str:
+    from pacte.rights.models import RightsRequest
+    from pacte.rights.services import erasure_run
+
+    request = erasure_run(request=RightsRequest.objects.get(pk=request_id))
+    return request.status
