@@ -90,7 +90,7 @@ class Command(BaseCommand):
                 kind=Kind.ERASURE,
                 channel=Channel.POST,
                 identity_check=IdentityCheck.POSTAL_MATCH,
-                recorded_by="operator:cli",
+                recorded_by="system",
             )
         erasure_run(request=request)
         self.stdout.write(f"Subject {subject.pk} erased: steps {', '.join(request.steps_done)}.")
