@@ -4,3 +4,7 @@ from pacte.settings import *  # noqa: F403
 from pacte.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
+
+# Tasks run at once in tests (mail reaches the test SMTP server before the request returns); the
+# worker's database backend is exercised by the tests that say so.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "pacte.accounts",
     "pacte.consent",
     "pacte.rights",
+    "pacte.messaging",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -292,6 +293,9 @@ EMAIL_HOST_USER = os.environ.get("PACTE_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("PACTE_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("PACTE_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = os.environ.get("PACTE_DEFAULT_FROM_EMAIL", "Pacte <no-reply@localhost>")
+# Links in e-mails (unsubscribe, confirmations) point here; mailto unsubscribe goes to this address.
+PACTE_BASE_URL = os.environ.get("PACTE_BASE_URL", "http://127.0.0.1:8000")
+PACTE_UNSUBSCRIBE_MAILTO = os.environ.get("PACTE_UNSUBSCRIBE_MAILTO", "unsubscribe@localhost")
 
 # --- Logging: no personal data. Requests are logged by path only; query strings are never logged. ---
 LOGGING = {

@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("pacte.accounts.urls")),
     path("", include("pacte.consent.urls")),
     path("", include("pacte.rights.urls")),
+    path("", include("pacte.messaging.urls")),
     path("accounts/", include("allauth.urls")),
 ]

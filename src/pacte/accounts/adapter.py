@@ -79,7 +79,25 @@ class AccountAdapter(DefaultAccountAdapter):
         ):
             return
         shown = {key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()}
-        super().send_mail(template_prefix, real, shown)
+        holder = user if isinstance(user, User) else User.objects.filter(email=email).first()
+        if holder is None:
+            # Nobody Pacte knows (e.g. "no account with this address"): send now, store nothing.
+            super().send_mail(template_prefix, real, shown)
+        else:
+            from pacte.messaging.services import message_queue
+
+            rendered = self.render_mail(template_prefix, real, shown)
+            html = next(
+                (body for body, mime in getattr(rendered, "alternatives", []) if mime == "text/html"), ""
+            )
+            message_queue(
+                subject_id=holder.subject_id,
+                to=real,
+                subject_line=str(rendered.subject),
+                body=str(rendered.body),
+                html=str(html),
+                template=template_prefix,
+            )
         if template_prefix == "account/email/email_changed":
             # The old address has been told; Pacte has no reason to keep it any longer.
             services.email_identity_forget(pseudonym=str(context.get("from_email", "")))

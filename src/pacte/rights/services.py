@@ -193,7 +193,11 @@ def _address_of(subject_id: Any) -> str | None:
 
 
 def _notify(request: RightsRequest, what: str, address: str | None = None) -> bool:
+    """Tell the person, through the outbox; the erasure's last message is sent at once instead, because
+    the address is destroyed right after it."""
     from django.core.mail import send_mail
+
+    from pacte.messaging.services import message_queue
 
     address = address or _address_of(request.subject_id)
     if not address:
@@ -202,7 +206,16 @@ def _notify(request: RightsRequest, what: str, address: str | None = None) -> bo
     subject = SUBJECTS[what][1 if french else 0]
     deadline = request.deadline.date().isoformat()
     body = BODIES[what][1 if french else 0].format(deadline=deadline, reason=request.extension_reason)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    if what == "erased":
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
+    else:
+        message_queue(
+            subject_id=request.subject_id,
+            to=address,
+            subject_line=subject,
+            body=body,
+            template=f"rights/{what}",
+        )
     return True
 
 

@@ -30,7 +30,11 @@ def _sign_in(page, base: str, email: str) -> None:
     page.wait_for_load_state()
 
 
-def test_a_customer_downloads_their_data_then_deletes_their_account(page, live_server, artifacts_dir) -> None:
+def test_a_customer_downloads_their_data_then_deletes_their_account(
+    page, live_server, artifacts_dir, settings
+) -> None:
+    # Tasks wait for a worker here, so that the page shows the file being prepared.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
     user = user_create(email="hugo@example.fr", password=PASSWORD, name="Hugo Lambert", birth_date=None)
     base = live_server.url
     _sign_in(page, base, "hugo@example.fr")

@@ -1,0 +1,330 @@
+"""Writes of messaging: queue a message, send it with retries, subscribe, unsubscribe, run a campaign."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from pacte.core.errors import PacteError
+from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
+
+# Seconds to wait before attempt 2, 3, 4, 5; then the message is marked failed.
+BACKOFF = (60, 300, 1800, 7200)
+UNSUBSCRIBE_SALT = "pacte.messaging.unsubscribe"
+CONFIRM_SALT = "pacte.messaging.subscribe"
+CONFIRM_DAYS = 7
+
+
+def message_queue(
+    *,
+    subject_id: Any,
+    to: str,
+    subject_line: str,
+    body: str,
+    template: str,
+    html: str = "",
+    kind: str = MessageKind.TRANSACTIONAL,
+    purpose: str = "",
+    headers: dict[str, str] | None = None,
+    campaign: Campaign | None = None,
+) -> OutboxMessage:
+    """Write a message in the caller's transaction and enqueue its sending in the same transaction."""
+    from pacte.messaging.tasks import message_send
+
+    with transaction.atomic():
+        message = OutboxMessage(
+            subject_id=subject_id,
+            to=to,
+            subject_line=subject_line,
+            body=body,
+            html=html,
+            template=template,
+            kind=kind,
+            purpose=purpose,
+            headers=headers or {},
+            campaign=campaign,
+        )
+        message.save()
+        message_send.enqueue(str(message.pk))
+    return message
+
+
+def _may_send(message: OutboxMessage) -> bool:
+    """Marketing needs the consent at sending time; nothing goes to an account whose mail is stopped."""
+    from pacte.accounts.models import User
+    from pacte.consent.selectors import consent_check
+
+    if User.objects.filter(subject_id=message.subject_id, mail_stopped=True).exists():
+        return message.kind == MessageKind.TRANSACTIONAL and message.template.startswith(
+            ("account/email/password", "rights/")
+        )
+    if message.kind == MessageKind.MARKETING:
+        return consent_check(subject_id=message.subject_id, purpose=message.purpose)
+    return True
+
+
+def message_deliver(*, message_id: str) -> str:
+    """Send one queued message now; on failure schedule the next attempt (back-off) or give up."""
+    with transaction.atomic():
+        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.status != MessageStatus.QUEUED:
+            return message.status if message else "missing"
+        if not _may_send(message):
+            message.status = MessageStatus.SKIPPED
+            message.save(update_fields=["status"])
+            return message.status
+        to, subject_line, body, html = (
+            str(message.to),
+            str(message.subject_line),
+            str(message.body),
+            str(message.html),
+        )
+        if not to or to == "ERASED":
+            message.status = MessageStatus.SKIPPED
+            message.save(update_fields=["status"])
+            return message.status
+    email = EmailMultiAlternatives(
+        subject_line, body, settings.DEFAULT_FROM_EMAIL, [to], headers=message.headers
+    )
+    if html:
+        email.attach_alternative(html, "text/html")
+    try:
+        get_connection(fail_silently=False).send_messages([email])
+    except Exception as error:  # any delivery problem: retry later, keep no personal data in the error
+        attempts = message.attempts + 1
+        fields = {"attempts": attempts, "last_error": type(error).__name__[:100]}
+        if attempts > len(BACKOFF):
+            fields["status"] = MessageStatus.FAILED
+        else:
+            fields["next_attempt_at"] = timezone.now() + datetime.timedelta(seconds=BACKOFF[attempts - 1])
+        OutboxMessage.objects.filter(pk=message.pk).update(**fields)
+        return str(fields.get("status", MessageStatus.QUEUED))
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=MessageStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1, last_error=""
+    )
+    return MessageStatus.SENT
+
+
+def outbox_due() -> list[str]:
+    """Return the ids of queued messages whose next attempt is due (for the periodic retry task)."""
+    return [
+        str(pk)
+        for pk in OutboxMessage.objects.filter(
+            status=MessageStatus.QUEUED, next_attempt_at__lte=timezone.now(), attempts__gt=0
+        ).values_list("pk", flat=True)[:1000]
+    ]
+
+
+# --- Marketing purposes, unsubscribe links -----------------------------------------------------------
+
+
+def mail_purpose_list(*, lang: str = "en") -> list[tuple[str, str]]:
+    """Return (id, label) of the consent purposes that are e-mails to the person (newsletter, promotions)."""
+    from pacte.policy.selectors import policy_active
+
+    policy = policy_active()
+    shared = {pid for recipient in policy.recipients.values() for pid in recipient.purposes}
+    return [
+        (pid, purpose.label.get(lang))
+        for pid, purpose in policy.purposes.items()
+        if purpose.consent_required and "contact.email" in purpose.categories and pid not in shared
+    ]
+
+
+def unsubscribe_token(*, subject_id: Any, purpose: str) -> str:
+    """A signed token naming a subject and a purpose: no address, nothing personal in the URL."""
+    return signing.dumps({"s": str(subject_id), "p": purpose}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe(*, token: str) -> tuple[str, str]:
+    """Withdraw the purpose the token names, at once; return (subject id, purpose)."""
+    from pacte.consent.services import consent_set
+
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        raise PacteError(
+            _("This unsubscribe link is not valid."), "messaging.bad_token", status=404
+        ) from None
+    consent_set(subject_id=data["s"], purpose=data["p"], granted=False, source="email_link")
+    return data["s"], data["p"]
+
+
+def _absolute(path: str) -> str:
+    return settings.PACTE_BASE_URL.rstrip("/") + path
+
+
+def _render(template: str, context: dict[str, Any], lang: str) -> tuple[str, str]:
+    """Render ``messaging/email/<template>.txt``: the first line is the subject, the rest the body."""
+    with translation.override(lang):
+        text = render_to_string(f"messaging/{template}.txt", context).strip()
+    subject_line, _sep, body = text.partition("\n")
+    return subject_line.strip(), body.strip() + "\n"
+
+
+def marketing_queue(
+    *, subject_id: Any, to: str, template: str, purpose: str, lang: str, campaign: Campaign | None = None
+) -> OutboxMessage:
+    """Queue a marketing message with its visible unsubscribe link and the RFC 8058 headers."""
+    from django.urls import reverse
+
+    token = unsubscribe_token(subject_id=subject_id, purpose=purpose)
+    link = _absolute(reverse("messaging:unsubscribe", args=[token]))
+    subject_line, body = _render(f"campaigns/{template}", {"unsubscribe_url": link}, lang)
+    with translation.override(lang):
+        body += "\n-- \n" + _("To stop receiving these messages, open: %(url)s") % {"url": link} + "\n"
+    mailto = settings.PACTE_UNSUBSCRIBE_MAILTO
+    headers = {
+        "List-Unsubscribe": f"<{link}>, <mailto:{mailto}?subject=unsubscribe-{purpose}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return message_queue(
+        subject_id=subject_id,
+        to=to,
+        subject_line=subject_line,
+        body=body,
+        template=f"campaigns/{template}",
+        kind=MessageKind.MARKETING,
+        purpose=purpose,
+        headers=headers,
+        campaign=campaign,
+    )
+
+
+# --- Subscribers without an account (double opt-in) --------------------------------------------------
+
+
+@transaction.atomic
+def subscribe_request(*, email: str, purposes: list[str], lang: str = "fr") -> Subscriber:
+    """Record a visitor's request and send the confirmation link; no consent until it is followed."""
+    from django.urls import reverse
+
+    from pacte.accounts.services import email_pseudonym
+    from pacte.subjects.services import subject_create
+
+    allowed = {pid for pid, _label in mail_purpose_list()}
+    chosen = [p for p in purposes if p in allowed]
+    if not chosen:
+        raise PacteError(_("Choose at least one list."), "messaging.no_purpose")
+    key = email_pseudonym(email)
+    subscriber = Subscriber.objects.filter(email_key=key).first()
+    if subscriber is None:
+        subscriber = Subscriber(subject=subject_create(kind="subscriber"), email=email.strip(), email_key=key)
+    subscriber.purposes = sorted(set(subscriber.purposes) | set(chosen))
+    subscriber.lang = lang
+    subscriber.full_clean()
+    subscriber.save()
+    token = signing.dumps({"id": str(subscriber.pk)}, salt=CONFIRM_SALT)
+    link = _absolute(reverse("messaging:confirm", args=[token]))
+    subject_line, body = _render("email/subscribe_confirm", {"confirm_url": link}, lang)
+    message_queue(
+        subject_id=subscriber.subject_id,
+        to=email.strip(),
+        subject_line=subject_line,
+        body=body,
+        template="email/subscribe_confirm",
+    )
+    return subscriber
+
+
+@transaction.atomic
+def subscribe_confirm(*, token: str) -> Subscriber:
+    """Follow the confirmation link: now, and only now, the consents are granted."""
+    from pacte.consent.services import consent_set
+
+    try:
+        data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_DAYS * 86400)
+    except signing.BadSignature:
+        raise PacteError(
+            _("This confirmation link is not valid or has expired."), "messaging.bad_token", status=404
+        ) from None
+    subscriber = Subscriber.objects.select_for_update().filter(pk=data["id"]).first()
+    if subscriber is None:
+        raise PacteError(
+            _("This confirmation link is not valid or has expired."), "messaging.bad_token", status=404
+        )
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["confirmed_at"])
+    for purpose in subscriber.purposes:
+        consent_set(subject_id=subscriber.subject_id, purpose=purpose, granted=True, source="subscribe_form")
+    return subscriber
+
+
+# --- Campaigns ---------------------------------------------------------------------------------------
+
+
+def _recipient(subject_id: Any) -> tuple[str, str] | None:
+    """Return (address, language) for a consenting subject: an account's address or a confirmed subscriber's."""
+    from pacte.accounts.models import User
+    from pacte.accounts.selectors import user_email
+
+    user = User.objects.filter(subject_id=subject_id).first()
+    if user is not None:
+        if user.mail_stopped or not user.is_active:
+            return None
+        address = user_email(user=user)
+        return (address, "fr") if address else None
+    subscriber = Subscriber.objects.filter(subject_id=subject_id, confirmed_at__isnull=False).first()
+    if subscriber is None or not subscriber.email:
+        return None
+    return str(subscriber.email), subscriber.lang
+
+
+def campaign_send(
+    *,
+    template: str,
+    purpose: str,
+    started_by: str = "system",
+    progress: Callable[[Campaign], None] | None = None,
+    batch_size: int = 500,
+) -> Campaign:
+    """Queue ``template`` for every subject consenting to ``purpose``, re-checking each one's consent."""
+    from pacte.consent.selectors import consent_check, consent_subject_ids
+    from pacte.consent.services import purpose_check
+
+    purpose_check(purpose)
+    render_to_string(f"messaging/campaigns/{template}.txt", {})  # refuse an unknown template up front
+    campaign = Campaign.objects.create(template=template, purpose=purpose, started_by=started_by)
+    ids = list(consent_subject_ids(purpose=purpose))
+    campaign.selected = len(ids)
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            for subject_id in ids[start : start + batch_size]:
+                recipient = (
+                    _recipient(subject_id) if consent_check(subject_id=subject_id, purpose=purpose) else None
+                )
+                if recipient is None:
+                    campaign.skipped += 1
+                    continue
+                marketing_queue(
+                    subject_id=subject_id,
+                    to=recipient[0],
+                    template=template,
+                    purpose=purpose,
+                    lang=recipient[1],
+                    campaign=campaign,
+                )
+                campaign.queued += 1
+            campaign.save(update_fields=["selected", "queued", "skipped"])
+        if progress is not None:
+            progress(campaign)
+    campaign.finished_at = timezone.now()
+    campaign.save(update_fields=["finished_at", "selected", "queued", "skipped"])
+    return campaign
+
+
+def subscribers_purge_unconfirmed(*, days: int = CONFIRM_DAYS) -> int:
+    """Delete the subscribers who never confirmed within the link's lifetime (and their subjects' mail)."""
+    cutoff = timezone.now() - datetime.timedelta(days=days)
+    deleted, _rows = Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,150 @@
+"""The outbox, double opt-in, one-click unsubscribe and campaigns, with a real SMTP server."""
+
+from __future__ import annotations
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from pacte.accounts.services import user_create
+from pacte.consent.selectors import consent_check
+from pacte.consent.services import consent_set
+from pacte.messaging import services
+from pacte.messaging.models import MessageStatus, OutboxMessage, Subscriber
+
+DBS = ["default", "keys", "telemetry"]
+pytestmark = pytest.mark.django_db(databases=DBS)
+PASSWORD = "correct horse battery 42"
+
+
+def _body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def _customer(email: str, *, newsletter: bool = True):
+    user = user_create(email=email, password=PASSWORD, name="Zoé Petit", birth_date=None)
+    if newsletter:
+        consent_set(subject_id=user.subject_id, purpose="newsletter", granted=True, source="portal")
+    return user
+
+
+def test_a_campaign_mail_carries_the_unsubscribe_headers_and_one_click_works(smtp_server, settings) -> None:
+    settings.PACTE_BASE_URL = "https://shop.example"
+    zoe = _customer("zoe@example.fr")
+    _customer("yann@example.fr")
+    _customer("xavier@example.fr", newsletter=False)
+    campaign = services.campaign_send(template="demo", purpose="newsletter")
+    assert (campaign.selected, campaign.queued, campaign.skipped) == (2, 2, 0)
+    mails = {m.envelope_to[0]: m for m in smtp_server.wait_for(2)}
+    assert set(mails) == {"zoe@example.fr", "yann@example.fr"}
+    mail = mails["zoe@example.fr"]
+    header = " ".join(str(mail["List-Unsubscribe"]).split())  # unfold
+    https, mailto = re.fullmatch(r"<(https://[^>]+)>, <(mailto:[^>]+)>", header).groups()
+    assert https.startswith("https://shop.example/u/") and mailto.startswith("mailto:")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert https in _body(mail)  # the visible link
+    assert "zoe" not in https.lower()  # nothing personal in the URL
+
+    path = https.removeprefix("https://shop.example")
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").get(path)
+    assert page.status_code == 200 and consent_check(subject_id=zoe.subject_id, purpose="newsletter")
+    one_click = Client(enforce_csrf_checks=True).post(path, {"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200
+    assert consent_check(subject_id=zoe.subject_id, purpose="newsletter") is False
+
+    smtp_server.clear()
+    second = services.campaign_send(template="demo", purpose="newsletter")
+    assert (second.selected, second.queued) == (1, 1)
+    assert [m.envelope_to for m in smtp_server.wait_for(1)] == [["yann@example.fr"]]
+    assert Client().post("/u/not-a-token/").status_code == 404
+
+
+def test_consent_withdrawn_after_queueing_is_rechecked_at_sending(settings) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    zoe = _customer("zoe@example.fr")
+    services.campaign_send(template="demo", purpose="newsletter")
+    message = OutboxMessage.objects.get()
+    consent_set(subject_id=zoe.subject_id, purpose="newsletter", granted=False, source="email_link")
+    assert services.message_deliver(message_id=str(message.pk)) == MessageStatus.SKIPPED
+
+
+def test_double_opt_in_a_visitor_who_never_confirms_gets_nothing(smtp_server) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="fr")
+    page = client.get("/newsletter/").content.decode()
+    assert "Newsletter" in page and "Promotions" in page
+    client.post("/newsletter/", {"email": "visiteur@example.fr", "purposes": ["newsletter"]})
+    client.post("/newsletter/", {"email": "silencieux@example.fr", "purposes": ["newsletter", "promotions"]})
+    confirmations = {m.envelope_to[0]: m for m in smtp_server.wait_for(2)}
+    assert (
+        Subscriber.objects.count() == 2 and not Subscriber.objects.filter(confirmed_at__isnull=False).exists()
+    )
+    link = re.search(
+        r"https?://[^/\s]+(/newsletter/confirm/\S+/)", _body(confirmations["visiteur@example.fr"])
+    )
+    assert link
+    client.get(link.group(1))  # opening the link (or a mail scanner doing it) confirms nothing
+    assert not Subscriber.objects.filter(confirmed_at__isnull=False).exists()
+    client.post(link.group(1))
+    visitor = Subscriber.objects.get(confirmed_at__isnull=False)
+    assert consent_check(subject_id=visitor.subject_id, purpose="newsletter")
+
+    smtp_server.clear()
+    campaign = services.campaign_send(template="demo", purpose="newsletter")
+    assert campaign.queued == 1
+    assert [m.envelope_to for m in smtp_server.wait_for(1)] == [["visiteur@example.fr"]]
+    bad = client.post("/newsletter/", {"email": "pas une adresse", "purposes": ["newsletter"]})
+    assert "Saisissez une adresse" in bad.content.decode() and Subscriber.objects.count() == 2
+    # A week later the one who never confirmed is forgotten.
+    Subscriber.objects.update(created_at=timezone.now() - datetime.timedelta(days=8))
+    assert services.subscribers_purge_unconfirmed() == 1
+    assert list(Subscriber.objects.values_list("pk", flat=True)) == [visitor.pk]
+
+
+def test_a_failed_send_is_retried_with_back_off(smtp_server, settings) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    real_port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = closed_port
+    _customer("zoe@example.fr", newsletter=False)
+    client = Client()
+    client.post("/accounts/password/reset/", {"email": "zoe@example.fr"})
+    message = OutboxMessage.objects.get()
+    assert message.status == MessageStatus.QUEUED and message.attempts == 1
+    assert message.last_error == "ConnectionRefusedError"
+    assert 50 < (message.next_attempt_at - timezone.now()).total_seconds() <= 60
+    assert services.outbox_due() == []  # not yet due
+
+    settings.EMAIL_PORT = real_port
+    OutboxMessage.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+    from pacte.messaging.tasks import outbox_retry_due
+
+    outbox_retry_due.call()
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT and message.attempts == 2
+    (mail,) = smtp_server.wait_for(1)
+    assert mail.envelope_to == ["zoe@example.fr"]
+
+
+def test_allauth_mail_goes_through_the_outbox_encrypted(smtp_server) -> None:
+    _customer("zoe@example.fr", newsletter=False)
+    Client().post("/accounts/password/reset/", {"email": "zoe@example.fr"})
+    message = OutboxMessage.objects.get()
+    assert message.status == MessageStatus.SENT and message.template == "account/email/password_reset_key"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM messaging_outboxmessage")
+        raw = repr(cursor.fetchall())
+    assert "zoe@example.fr" not in raw and "password" not in raw.lower().replace("password_reset_key", "")
+
+
+def test_the_sent_mail_page_is_for_staff_only() -> None:
+    _customer("zoe@example.fr")
+    customer = Client()
+    customer.post("/accounts/login/", {"login": "zoe@example.fr", "password": PASSWORD})
+    assert customer.get("/staff/mail/").status_code == 302

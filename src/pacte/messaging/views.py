@@ -1,0 +1,107 @@
+"""Subscribe (double opt-in), confirm, one-click unsubscribe (RFC 8058), and the staff mail page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django import forms
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from pacte.core.errors import PacteError
+from pacte.messaging import services
+from pacte.messaging.models import OutboxMessage
+
+
+def _lang() -> str:
+    return (get_language() or "fr")[:2]
+
+
+def _purpose_label(purpose: str) -> str:
+    from pacte.policy.selectors import policy_active
+
+    found = policy_active().purposes.get(purpose)
+    return found.label.get(_lang()) if found else purpose
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(label=_("E-mail address"))
+    purposes = forms.MultipleChoiceField(
+        label=_("What would you like to receive?"), widget=forms.CheckboxSelectMultiple
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["purposes"].choices = services.mail_purpose_list(lang=_lang())  # type: ignore[attr-defined]
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.subscribe_request(
+            email=form.cleaned_data["email"], purposes=form.cleaned_data["purposes"], lang=_lang()
+        )
+        return render(request, "messaging/pages/subscribe.html", {"sent": True})
+    return render(request, "messaging/pages/subscribe.html", {"form": form})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links); the POST confirms."""
+    if request.method == "POST":
+        services.subscribe_confirm(token=token)
+        return render(request, "messaging/pages/confirm.html", {"done": True})
+    return render(request, "messaging/pages/confirm.html", {"done": False})
+
+
+@csrf_exempt  # RFC 8058: mail clients POST "List-Unsubscribe=One-Click" without any cookie
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """POST unsubscribes at once, without signing in; GET shows a one-button confirmation page."""
+    from django.core import signing
+
+    try:
+        purpose = signing.loads(token, salt=services.UNSUBSCRIBE_SALT)["p"]
+    except (signing.BadSignature, KeyError, TypeError):
+        raise PacteError(
+            _("This unsubscribe link is not valid."), "messaging.bad_token", status=404
+        ) from None
+    if request.method == "POST":
+        services.unsubscribe(token=token)
+        return render(
+            request, "messaging/pages/unsubscribe.html", {"done": True, "purpose": _purpose_label(purpose)}
+        )
+    return render(
+        request, "messaging/pages/unsubscribe.html", {"done": False, "purpose": _purpose_label(purpose)}
+    )
+
+
+@staff_member_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def staff_mail(request: HttpRequest) -> HttpResponse:
+    """The demo operator's view of the outbox, and the campaign form."""
+    folder = Path(__file__).parent / "templates" / "messaging" / "campaigns"
+    templates = sorted(path.stem for path in folder.glob("*.txt"))
+    campaign = None
+    if request.method == "POST":
+        campaign = services.campaign_send(
+            template=request.POST.get("template", ""),
+            purpose=request.POST.get("purpose", ""),
+            started_by=f"staff:{request.user.pk}",
+        )
+    return render(
+        request,
+        "messaging/pages/staff_mail.html",
+        {
+            "templates": templates,
+            "purposes": services.mail_purpose_list(lang=_lang()),
+            "campaign": campaign,
+            "messages_list": OutboxMessage.objects.order_by("-created_at")[:50],
+        },
+    )
