@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "pacte.consent",
     "pacte.rights",
     "pacte.messaging",
+    "pacte.api",
     "allauth",
     "allauth.account",
     "allauth.mfa",

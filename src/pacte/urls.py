@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("pacte.consent.urls")),
     path("", include("pacte.rights.urls")),
     path("", include("pacte.messaging.urls")),
+    path("", include("pacte.api.urls")),
     path("accounts/", include("allauth.urls")),
 ]

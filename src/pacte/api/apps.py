@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ApiConfig(AppConfig):
+    name = "pacte.api"
+    label = "api"
+    verbose_name = _("API")
+
+    def ready(self) -> None:
+        from pacte.api.models import ConsentEvidence
+        from pacte.rights.registry import register
+
+        register(ConsentEvidence, kind="consent_evidence")
