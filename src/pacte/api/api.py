@@ -124,20 +124,16 @@ def consents_list(request: HttpRequest, subject_id: uuid.UUID) -> list[dict]:
 
 
 @api.get("/subjects/{subject_id}/consents/{purpose}", response=ConsentOut)
-def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> dict:
-    """May we? One indexed read of the current state."""
-    from pacte.consent.models import ConsentState
+def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> Any:
+    """May we? One indexed read of the current state (the hot path: answered without re-validation)."""
+    from pacte.consent.selectors import consent_state_read
     from pacte.consent.services import purpose_check
 
     purpose_check(purpose)
-    state = (
-        ConsentState.objects.filter(subject_id=subject_id, purpose=purpose)
-        .values("granted", "changed_at", "source", "policy_version", "entry_seq", "subject__restricted_at")
-        .first()
-    )
-    if state is None:
+    body = consent_state_read(subject_id=subject_id, purpose=purpose)
+    if body is None:
         _subject(subject_id)
-        return {
+        body = {
             "purpose": purpose,
             "granted": False,
             "changed_at": None,
@@ -145,14 +141,9 @@ def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> di
             "policy_version": None,
             "receipt_seq": None,
         }
-    return {
-        "purpose": purpose,
-        "granted": state["granted"] and state["subject__restricted_at"] is None,
-        "changed_at": state["changed_at"],
-        "source": state["source"],
-        "policy_version": state["policy_version"],
-        "receipt_seq": state["entry_seq"],
-    }
+    else:
+        body["changed_at"] = body["changed_at"].isoformat()
+    return JsonResponse(body)
 
 
 @api.post("/subjects/{subject_id}/consents", response={200: ConsentChange})

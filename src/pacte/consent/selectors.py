@@ -109,3 +109,40 @@ def subject_purpose_list(*, lang: str = "en") -> list[tuple[str, str]]:
         for pid, purpose in policy_selectors.purpose_list(consent_required=True)
         if pid not in in_banner
     ]
+
+
+def consent_state_read(*, subject_id: uuid.UUID, purpose: str) -> dict[str, Any] | None:
+    """Return the current state of one consent (the API's hot path): one indexed read in plain SQL.
+
+    ``granted`` is already false for a subject whose processing is restricted. None when never asked.
+    """
+    import datetime
+
+    from django.db import connection
+
+    from pacte.subjects.models import Subject
+
+    state_table = ConsentState._meta.db_table
+    subject_table = Subject._meta.db_table
+    key = Subject._meta.pk.get_db_prep_value(subject_id, connection)  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.granted, c.changed_at, c.source, c.policy_version, c.entry_seq, s.restricted_at "  # noqa: S608
+            f"FROM {state_table} c JOIN {subject_table} s ON s.id = c.subject_id "
+            "WHERE c.subject_id = %s AND c.purpose = %s",
+            [key, purpose],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    granted, changed_at, source, version, seq, restricted_at = row
+    if isinstance(changed_at, str):  # SQLite hands back text, in UTC
+        changed_at = datetime.datetime.fromisoformat(changed_at).replace(tzinfo=datetime.UTC)
+    return {
+        "purpose": purpose,
+        "granted": bool(granted) and restricted_at is None,
+        "changed_at": changed_at,
+        "source": source,
+        "policy_version": version,
+        "receipt_seq": seq,
+    }
