@@ -147,3 +147,25 @@ def test_a_missing_wrong_or_revoked_key_is_refused(api) -> None:
         assert refused.status_code == 401 and refused["Content-Type"] == "application/problem+json"
     apikey_revoke(prefix=key.prefix)
     assert client.get(url).status_code == 401
+
+
+def test_the_apikey_command_shows_the_secret_once_and_revokes() -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from pacte.api.models import ApiKey
+
+    out, err = StringIO(), StringIO()
+    call_command("apikey", "create", "crm", stdout=out, stderr=err)
+    secret = out.getvalue().strip()
+    key = ApiKey.objects.get(name="crm")
+    assert secret.startswith(f"pacte_{key.prefix}_") and secret not in repr(list(ApiKey.objects.values()))
+    listing = StringIO()
+    call_command("apikey", "list", stdout=listing)
+    assert f"{key.prefix}  crm" in listing.getvalue() and "active" in listing.getvalue()
+    call_command("apikey", "revoke", key.prefix, stdout=StringIO())
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    with pytest.raises(CommandError, match="no API key"):
+        call_command("apikey", "revoke", "zzzz")

@@ -148,3 +148,18 @@ def test_the_sent_mail_page_is_for_staff_only() -> None:
     customer = Client()
     customer.post("/accounts/login/", {"login": "zoe@example.fr", "password": PASSWORD})
     assert customer.get("/staff/mail/").status_code == 302
+
+
+def test_the_newsletter_command_reports_progress_and_refuses_an_unknown_template(smtp_server) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    _customer("zoe@example.fr")
+    out = StringIO()
+    call_command("newsletter", "send", "demo", stdout=out)
+    assert "1/1 (1 queued, 0 skipped)" in out.getvalue() and "1 selected, 1 queued" in out.getvalue()
+    with pytest.raises(CommandError, match="no campaign template 'nope'"):
+        call_command("newsletter", "send", "nope")
+    with pytest.raises(CommandError, match="resale"):
+        call_command("newsletter", "send", "demo", "--purpose", "resale")

@@ -246,3 +246,33 @@ def test_a_model_with_personal_data_and_no_eraser_stops_start_up() -> None:
         assert error.id == "pacte.E030" and "testapp.Person" in error.msg
     finally:
         registry._registry["testapp.Person"] = saved
+
+
+def test_the_rights_command_lists_overdue_requests_exports_and_refuses_a_bad_subject(tmp_path) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    user = _customer("gil@example.fr", "Gil Rose", "6 rue Zeta")
+    old = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)
+    services.request_create(
+        subject=user.subject,
+        kind="access",
+        channel="post",
+        identity_check="postal_match",
+        received_at=old,
+        recorded_by="system",
+    )
+    services.request_create(
+        subject=user.subject, kind="rectification", channel="email", identity_check="account_email"
+    )
+    everything, overdue = StringIO(), StringIO()
+    call_command("rights", "list", stdout=everything)
+    call_command("rights", "list", "--overdue", stdout=overdue)
+    assert "2 request(s)." in everything.getvalue()
+    assert "OVERDUE" in overdue.getvalue() and "1 request(s)." in overdue.getvalue()
+    out = tmp_path / "gil.zip"
+    call_command("rights", "export", str(user.subject_id), "--out", str(out), stdout=StringIO())
+    assert "Gil Rose" in _zip_text(out.read_bytes())["data.json"]
+    with pytest.raises(CommandError, match="no subject"):
+        call_command("rights", "export", "not-a-uuid", "--out", str(out))
