@@ -514,3 +514,31 @@ def restriction_apply(*, request: RightsRequest, lift: bool = False) -> RightsRe
 
     _step(request, "restriction_lifted" if lift else "restriction_applied", work)
     return request
+
+
+def exports_purge(*, subject_id: Any = None) -> int:
+    """Delete export files that have expired (or every export of one subject); return how many.
+
+    The ZIP holds the person's data in clear, so it lives only as long as its download link.
+    """
+    from django.db.models import Q
+
+    rows = RightsRequest.objects.exclude(export_file="")
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    else:
+        rows = rows.filter(Q(export_expires_at__lt=timezone.now()) | Q(export_expires_at__isnull=True))
+    removed = 0
+    for request in rows:
+        path = export_dir() / request.export_file
+        if path.exists():
+            path.unlink()
+            removed += 1
+        RightsRequest.objects.filter(pk=request.pk).update(export_file="")
+    return removed
+
+
+def rights_request_erase(subject: Any) -> int:
+    """The registry's eraser for rights requests: keep the requests (proof of the answers), delete the
+    export files; their details become unreadable with the keys."""
+    return exports_purge(subject_id=subject.pk)

@@ -21,3 +21,11 @@ def erasure_run_task(request_id: str) -> str:
 
     request = erasure_run(request=RightsRequest.objects.get(pk=request_id))
     return request.status
+
+
+@task()
+def exports_purge_task() -> int:
+    """Delete the export files whose download has expired."""
+    from pacte.rights.services import exports_purge
+
+    return exports_purge()

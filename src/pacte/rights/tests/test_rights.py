@@ -98,7 +98,15 @@ def test_erasure_leaves_nothing_readable_keeps_the_invoice_and_spares_the_other(
     request = services.request_create(
         subject=alice.subject, kind="erasure", channel="portal", identity_check="signed_in", lang="en"
     )
+    out = io.BytesIO()  # an export made before the erasure…
+    services.export_write(subject=alice.subject, out=out)
+    export = services.request_create(
+        subject=alice.subject, kind="access", channel="portal", identity_check="signed_in"
+    )
+    (services.export_dir() / "alice.zip").write_bytes(out.getvalue())
+    RightsRequest.objects.filter(pk=export.pk).update(export_file="alice.zip")
     services.erasure_run(request=request)
+    assert not (services.export_dir() / "alice.zip").exists()  # …is deleted with her
 
     request.refresh_from_db()
     assert request.status == Status.DONE and request.steps_done == [
@@ -106,7 +114,7 @@ def test_erasure_leaves_nothing_readable_keeps_the_invoice_and_spares_the_other(
         "identity_verified",
         *services.ERASURE_STEPS,
     ]
-    steps = Entry.objects.filter(subject_id=alice.subject_id, type="rights.step")
+    steps = Entry.objects.filter(type="rights.step", payload__request_id=str(request.pk))
     assert steps.count() == len(request.steps_done)
     assert not Person.objects.filter(subject=alice.subject).exists()
     assert consent_check(subject_id=alice.subject_id, purpose="newsletter") is False
@@ -212,6 +220,9 @@ def test_download_my_data_from_the_portal_only_for_its_owner(
         export_expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     assert client.get(f"/account/data/{request.pk}/download/").status_code == 410
+    # Expired, the file itself goes (it holds the data in clear).
+    path = services.export_dir() / request.export_file
+    assert path.exists() and services.exports_purge() == 1 and not path.exists()
 
 
 def test_delete_my_account_needs_the_password_and_the_word(
