@@ -33,6 +33,7 @@ class BannerState:
     chosen_at: float = 0.0
     choices: dict[str, bool] = field(default_factory=dict)
     must_ask: bool = True
+    asked: str = ""  # fingerprint of what the banner asked about (purposes, cookies, widgets)
 
     def granted(self, purpose: str) -> bool:
         return not self.must_ask and self.choices.get(purpose, False)
@@ -42,6 +43,20 @@ def _months() -> int:
     from pacte.policy.selectors import policy_active
 
     return policy_active().operator.cookie_choice_months
+
+
+def asked_fingerprint() -> str:
+    """A short digest of what the banner asks about: any new cookie, widget or purpose changes it."""
+    import hashlib
+    import json
+
+    from pacte.consent.selectors import banner_purposes
+
+    shape = [
+        [row.id, sorted(c[0] for c in row.cookies), sorted(w[0] for w in row.widgets)]
+        for row in banner_purposes()
+    ]
+    return hashlib.sha256(json.dumps(sorted(shape)).encode()).hexdigest()[:12]
 
 
 def state_read(request: HttpRequest) -> BannerState:
@@ -61,12 +76,15 @@ def state_read(request: HttpRequest) -> BannerState:
                 version=int(data["v"]),
                 chosen_at=float(data["t"]),
                 choices={str(k): bool(v) for k, v in dict(data["c"]).items()},
+                asked=str(data.get("h", "")),
             )
         except (signing.BadSignature, KeyError, ValueError, TypeError):
             state = BannerState()
     asked = {row.id for row in banner_purposes()}
     fresh = now() - state.chosen_at < _months() * MONTH_SECONDS
-    state.must_ask = not raw or not fresh or not asked.issubset(state.choices)
+    # Asked again when the choice is stale, or when the policy now declares a cookie, widget or purpose
+    # this browser was never asked about.
+    state.must_ask = not raw or not fresh or state.asked != asked_fingerprint()
     if not asked:
         state.must_ask = False  # a policy without non-essential cookies or widgets has no banner
     request._pacte_banner = state  # type: ignore[attr-defined]
@@ -81,6 +99,7 @@ def state_write(response: HttpResponse, state: BannerState, *, secure: bool) -> 
             "v": state.version,
             "t": int(state.chosen_at),
             "c": {k: int(v) for k, v in sorted(state.choices.items())},
+            "h": state.asked or asked_fingerprint(),
         },
         salt=SALT,
         compress=True,

@@ -131,3 +131,22 @@ def test_my_consents_toggles_and_every_change_has_a_receipt_that_verifies() -> N
     bundle["receipts"][0]["entry"]["payload"]["purpose"] = "promotions"
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do: the tampered proof must not hold
         receipt_check(bundle["receipts"][0])
+
+
+def test_the_banner_asks_again_when_the_policy_adds_a_widget(monkeypatch) -> None:
+    from pacte.consent import selectors
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert "Your choice about cookies" in client.get("/").content.decode()
+    client.post("/cookies/", {"action": "refuse", "next": "/"})
+    assert "Your choice about cookies" not in client.get("/").content.decode()
+
+    real = selectors.banner_purposes
+
+    def with_a_new_widget(*, lang: str = "en"):
+        rows = real(lang=lang)
+        rows[0].widgets.append(("youtube", "YouTube video", "www.youtube-nocookie.com"))
+        return rows
+
+    monkeypatch.setattr(selectors, "banner_purposes", with_a_new_widget)
+    assert "Your choice about cookies" in client.get("/").content.decode()
