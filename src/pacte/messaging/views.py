@@ -42,6 +42,11 @@ class SubscribeForm(forms.Form):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
+    """Subscribe without an account (only when the policy declares mail purposes, e.g. a newsletter)."""
+    from django.http import Http404
+
+    if not services.mail_purpose_list():
+        raise Http404("This site sends no newsletter.")
     form = SubscribeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.subscribe_request(
