@@ -86,6 +86,16 @@ def test_the_export_holds_every_record_of_the_subject_and_nothing_of_another() -
     assert [c["purpose"] for c in data["consents"] if c["granted"]] == ["newsletter"]
     assert {row["type"] for row in data["ledger"]} >= {"account.created", "consent.granted"}
     assert counts["people"] == 1 and counts["ledger"] == len(data["ledger"])
+    # Every field of every registered model with rows for her is in the export.
+    from pacte.rights.registry import registrations
+
+    for registration in registrations():
+        rows = data["records"][registration.kind]
+        if registration.model._meta.label in ("accounts.User", "usersessions.UserSession") or not rows:
+            continue  # these two have their own exporters (real address, coarse network)
+        fields = {f.attname for f in registration.model._meta.concrete_fields} - {"subject_id"}
+        assert set(rows[0]) == fields, registration.kind
+    assert data["records"]["people"][0]["email"] == "alice.martin@example.fr"
     everything = "".join(files.values())
     assert "Alicia" not in everything and "rue Beta" not in everything and "alicia" not in everything
     assert "Vos données" in files["index.html"]
