@@ -11,7 +11,7 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from pacte.core.schedule import register as schedule
-        from pacte.messaging import tasks
+        from pacte.messaging import checks, tasks  # noqa: F401 - checks registers pacte.E040
         from pacte.messaging.models import OutboxMessage, Subscriber
         from pacte.rights.registry import register
 

@@ -163,3 +163,14 @@ def test_the_newsletter_command_reports_progress_and_refuses_an_unknown_template
         call_command("newsletter", "send", "nope")
     with pytest.raises(CommandError, match="resale"):
         call_command("newsletter", "send", "demo", "--purpose", "resale")
+
+
+def test_production_refuses_a_loopback_base_url(settings) -> None:
+    from pacte.messaging.checks import base_url_check
+
+    settings.PACTE_PRODUCTION = True
+    settings.PACTE_BASE_URL = "http://127.0.0.1:8000"
+    (error,) = base_url_check()
+    assert error.id == "pacte.E040"
+    settings.PACTE_BASE_URL = "https://shop.example"
+    assert base_url_check() == []
