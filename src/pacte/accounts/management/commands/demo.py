@@ -64,9 +64,13 @@ def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[di
 
     from pacte.accounts.models import User
     from pacte.accounts.services import email_pseudonym, user_register
+    from pacte.consent.services import consent_set
+    from pacte.messaging.services import mail_purpose_list
 
     password_hash = make_password(DEMO_PASSWORD)
     people = people_generate(count=count, seed=seed)
+    mail_purposes = [pid for pid, _label in mail_purpose_list()]
+    rng = random.Random(seed)
     created = []
     for person in people:
         if User.objects.filter(email=email_pseudonym(person["email"])).exists():
@@ -87,6 +91,10 @@ def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[di
             source="demo",
         )
         EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        # About a third of the demo customers agreed to each mailing list (as if at sign-up).
+        person["consents"] = [pid for pid in mail_purposes if rng.random() < 0.33]
+        for purpose in person["consents"]:
+            consent_set(subject_id=user.subject_id, purpose=purpose, granted=True, source="signup")
         created.append(person)
     if staff and not User.objects.filter(email=email_pseudonym(STAFF_EMAIL)).exists():
         user = user_register(
