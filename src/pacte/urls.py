@@ -4,9 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from pacte.accounts.views import admin_login
+
 urlpatterns = [
     path("", include("pacte.core.urls")),
     path("i18n/setlang/", set_language, name="set_language"),
+    # Django's own admin login checks a password only: every sign-in goes through allauth (with MFA).
+    path("admin/login/", admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("", include("pacte.policy.urls")),
     path("", include("pacte.ledger.urls")),

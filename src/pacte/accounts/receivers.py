@@ -31,10 +31,24 @@ def user_session_coarsen(sender: Any, instance: Any, **kw: Any) -> None:
     instance.ip = ip_coarsen(instance.ip)
 
 
+def second_factor_added(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
+    """Count setting up a second factor as having used it in this session.
+
+    Staff sessions must have used a second factor (StaffMFARequiredMiddleware); the person who just
+    proved they hold the authenticator by typing its code keeps their session.
+    """
+    from allauth.account.internal.flows.login import record_authentication
+
+    if request is not None and getattr(request, "user", None) == user:
+        record_authentication(request, user, "mfa", type=authenticator.type, enrolled=True)
+
+
 def connect() -> None:
     from allauth.account.signals import email_changed as allauth_email_changed
+    from allauth.mfa.signals import authenticator_added
     from allauth.usersessions.models import UserSession
     from django.db.models.signals import pre_save
 
     allauth_email_changed.connect(email_changed, dispatch_uid="pacte.accounts.email_changed")
+    authenticator_added.connect(second_factor_added, dispatch_uid="pacte.accounts.second_factor_added")
     pre_save.connect(user_session_coarsen, sender=UserSession, dispatch_uid="pacte.accounts.session_ip")

@@ -221,6 +221,7 @@ def _totp_code(secret: str) -> str:
     return format_hotp_value(hotp_value(secret, counter))
 
 
+@pytest.mark.django_db(databases=DBS, transaction=True)  # allauth announces the authenticator on commit
 def test_staff_must_set_up_a_second_factor_and_then_use_it() -> None:
     _customer("agent@operator.example", is_staff=True)
     client = _sign_in("agent@operator.example")
@@ -228,6 +229,7 @@ def test_staff_must_set_up_a_second_factor_and_then_use_it() -> None:
     _reauthenticated(client, client.get("/accounts/2fa/totp/activate/"))
     client.get("/accounts/2fa/totp/activate/")
     secret = client.session["mfa.totp.secret"]
+    # Typing the new authenticator's code counts as having used a second factor in this session.
     response = client.post("/accounts/2fa/totp/activate/", {"code": _totp_code(secret)})
     assert response.status_code == 302 and response["Location"] != "/accounts/2fa/totp/activate/"
     assert client.get("/account/").status_code == 200
