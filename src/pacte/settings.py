@@ -40,8 +40,11 @@ def _env_list(name: str, default: list[str]) -> list[str]:
 PACTE_MODE = os.environ.get("PACTE_MODE", "embedded").strip().lower()
 PACTE_PRODUCTION = PACTE_MODE == "production"
 PACTE_HOME = Path(os.environ.get("PACTE_HOME") or (Path.cwd() / "var")).resolve()
-PACTE_HOME.mkdir(parents=True, exist_ok=True)
-(PACTE_HOME / "static").mkdir(exist_ok=True)
+# Everything Pacte writes (SQLite files and their -wal/-shm, keys, the mail spool, exports) is for the
+# user running it alone, whatever the umask it was started with: files 0600, folders 0700.
+os.umask(0o077)
+PACTE_HOME.mkdir(mode=0o700, parents=True, exist_ok=True)
+(PACTE_HOME / "static").mkdir(mode=0o700, exist_ok=True)
 
 DEBUG = _env_bool("PACTE_DEBUG", False)
 
@@ -79,6 +82,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # allauth's session and passkey pages use its tags
     "django_tasks",
     "django_tasks_db",
     "pacte.core",
@@ -161,7 +165,11 @@ def _database(url_var: str, sqlite_name: str) -> dict:
                 # IMMEDIATE transactions take the write lock up front instead of failing half-way.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                # secure_delete: a deleted row's bytes are overwritten, not left in free pages.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                    "PRAGMA secure_delete=ON;"
+                ),
             },
         }
     if config["ENGINE"].endswith("sqlite3"):
@@ -184,11 +192,20 @@ TASKS = {
     }
 }
 
+# "default" holds what every process and every machine must agree on: login and form rate limits,
+# lockouts. It is a table of the default database (created by core's migration), so the embedded
+# default needs nothing more; several machines may point it at Redis instead. "local" is a per-process
+# cache for what may differ between processes (how recently a session's "last seen" was written).
 CACHES = {
     "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "pacte_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+    "local": {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
         "LOCATION": "pacte",
-    }
+    },
 }
 if os.environ.get("PACTE_REDIS_URL"):
     CACHES["default"] = {

@@ -34,7 +34,12 @@ class StaffMFARequiredMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_staff and not request.path.startswith("/static/"):
+        if (
+            user is not None
+            and user.is_authenticated
+            and user.is_staff
+            and not request.path.startswith("/static/")
+        ):
             if session_used_second_factor(request):
                 return self.get_response(request)
             if is_mfa_enabled(user):

@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "pacte.core"
     label = "core"
     verbose_name = _("Pacte core")
+
+    def ready(self) -> None:
+        from pacte.core import checks  # noqa: F401  (registers the system checks)

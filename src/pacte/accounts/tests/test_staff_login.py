@@ -26,7 +26,11 @@ def _fresh_rate_limits():
 
 def _staff_with_totp() -> tuple[User, str]:
     user = user_create(
-        email="agent@operator.example", password=PASSWORD, birth_date=None, name="Camille Agent", is_staff=True
+        email="agent@operator.example",
+        password=PASSWORD,
+        birth_date=None,
+        name="Camille Agent",
+        is_staff=True,
     )
     user.is_superuser = True
     user.save(update_fields=["is_superuser"])
