@@ -80,16 +80,21 @@ class AccountAdapter(DefaultAccountAdapter):
             return
         shown = {key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()}
         holder = user if isinstance(user, User) else User.objects.filter(email=email).first()
-        if holder is None:
-            # Nobody Pacte knows (e.g. "no account with this address"): send now, store nothing.
-            super().send_mail(template_prefix, real, shown)
-        else:
-            from pacte.messaging.services import message_queue
+        from pacte.messaging.services import message_queue, message_queue_ephemeral
 
-            rendered = self.render_mail(template_prefix, real, shown)
-            html = next(
-                (body for body, mime in getattr(rendered, "alternatives", []) if mime == "text/html"), ""
+        rendered = self.render_mail(template_prefix, real, shown)
+        html = next((body for body, mime in getattr(rendered, "alternatives", []) if mime == "text/html"), "")
+        if holder is None:
+            # Nobody Pacte knows (e.g. "no account with this address"): queued like any other mail, so the
+            # answer takes the same time and a broken relay is never seen, then forgotten once delivered.
+            message_queue_ephemeral(
+                to=real,
+                subject_line=str(rendered.subject),
+                body=str(rendered.body),
+                html=str(html),
+                template=template_prefix,
             )
+        else:
             message_queue(
                 subject_id=holder.subject_id,
                 to=real,

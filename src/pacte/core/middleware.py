@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
+from django.utils.cache import add_never_cache_headers
 
 from pacte.core.errors import PacteError
 
@@ -44,8 +45,19 @@ def csp_for(request: HttpRequest) -> str:
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
+# Pages that may show personal data or carry a secret in their address are never kept by a browser or
+# proxy cache, whoever asks; so is every page served to a signed-in person.
+PRIVATE_PREFIXES = ("/account/", "/accounts/", "/api/", "/admin/", "/staff/", "/u/", "/newsletter/confirm/")
+
+
+def is_private(request: HttpRequest) -> bool:
+    """Tell whether a response to ``request`` may hold personal data (and so must not be cached)."""
+    user = getattr(request, "user", None)
+    return request.path.startswith(PRIVATE_PREFIXES) or bool(user is not None and user.is_authenticated)
+
+
 class SecurityHeadersMiddleware:
-    """Add the strict Content-Security-Policy and Permissions-Policy to every response."""
+    """Add the strict Content-Security-Policy and Permissions-Policy to every response; no-store where private."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -54,6 +66,8 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", csp_for(request))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if is_private(request):
+            add_never_cache_headers(response)
         return response
 
 

@@ -4,6 +4,10 @@ A message is a row written in the same transaction as the change that causes it;
 enqueued in that transaction too (django-tasks' database backend), so a message exists, and is sent, if
 and only if the change committed. Recipient, subject line and body are encrypted under the recipient's
 keys: erasing a person erases their mail too.
+
+A message to an address Pacte does not keep (allauth's "no account with this address") is *ephemeral*:
+it is queued like any other, under a throwaway subject of its own, and once it is sent (or has failed its
+last retry) the row, the subject and that subject's keys are destroyed, so no trace of the address stays.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class OutboxMessage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     campaign = models.ForeignKey("Campaign", null=True, blank=True, on_delete=models.SET_NULL)
+    # To someone Pacte does not keep: after delivery (or the last failed retry) the row, its throwaway
+    # subject and that subject's keys are destroyed.
+    ephemeral = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("message")
@@ -69,6 +76,8 @@ class Subscriber(models.Model):
     purposes = not_personal(models.JSONField(default=list))
     lang = models.CharField(max_length=2, default="fr")
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the last confirmation link was queued: one pending confirmation per address (no mail-bombing).
+    confirm_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -9,10 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from pacte.core.errors import PacteError
 from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
@@ -22,6 +23,11 @@ BACKOFF = (60, 300, 1800, 7200)
 UNSUBSCRIBE_SALT = "pacte.messaging.unsubscribe"
 CONFIRM_SALT = "pacte.messaging.subscribe"
 CONFIRM_DAYS = 7
+# The campaign templates staff may send: id -> label. Each id is messaging/campaigns/<id>.txt; nothing
+# else is ever rendered for a campaign (no free template name, no path).
+CAMPAIGN_TEMPLATES: dict[str, Any] = {
+    "demo": gettext_lazy("Demo: news from us"),
+}
 
 
 def message_queue(
@@ -36,8 +42,12 @@ def message_queue(
     purpose: str = "",
     headers: dict[str, str] | None = None,
     campaign: Campaign | None = None,
+    ephemeral: bool = False,
 ) -> OutboxMessage:
-    """Write a message in the caller's transaction and enqueue its sending in the same transaction."""
+    """Write a message in the caller's transaction and enqueue its sending in the same transaction.
+
+    ``ephemeral`` messages are forgotten once sent or failed (see ``message_queue_ephemeral``).
+    """
     from pacte.messaging.tasks import message_send
 
     with transaction.atomic():
@@ -52,10 +62,66 @@ def message_queue(
             purpose=purpose,
             headers=headers or {},
             campaign=campaign,
+            ephemeral=ephemeral,
         )
         message.save()
         message_send.enqueue(str(message.pk))
     return message
+
+
+@transaction.atomic
+def message_queue_ephemeral(
+    *, to: str, subject_line: str, body: str, template: str, html: str = ""
+) -> OutboxMessage:
+    """Queue a message to an address Pacte does not keep, to be forgotten once delivered.
+
+    The message is encrypted under a throwaway subject of its own and sent by the worker like any other
+    (so the request takes the same time, whoever the address belongs to, and a slow or broken relay never
+    reaches the visitor). Once it is sent, skipped or has failed its last retry, the row is deleted and the
+    throwaway subject's keys are destroyed (``_ephemeral_forget``): no copy of the address stays readable,
+    backups included.
+    """
+    from pacte.subjects.models import SubjectKind
+    from pacte.subjects.services import subject_create
+
+    return message_queue(
+        subject_id=subject_create(kind=SubjectKind.CONTACT).pk,
+        to=to,
+        subject_line=subject_line,
+        body=body,
+        html=html,
+        template=template,
+        ephemeral=True,
+    )
+
+
+def _ephemeral_forget(message: OutboxMessage) -> None:
+    """Delete an ephemeral message and destroy its throwaway subject's keys (crypto-shredding)."""
+    from pacte.subjects.selectors import subject_get
+    from pacte.subjects.services import subject_mark_erased
+    from pacte.vault.services import keys_destroy
+
+    OutboxMessage.objects.filter(pk=message.pk).delete()
+    try:
+        keys_destroy(subject=message.subject_id)
+    except PacteError as error:
+        # The key rows are deleted; only the key store's log still holds old pages until its next
+        # checkpoint. The message is gone and delivered: do not fail (and retry) it for that.
+        if error.code != "vault.scrub_incomplete":
+            raise
+    subject = subject_get(subject_id=message.subject_id)
+    if subject is not None:
+        subject_mark_erased(subject=subject)
+
+
+def _finish(message: OutboxMessage, **fields: Any) -> str:
+    """Record the outcome of an attempt; an ephemeral message that is done with is forgotten at once."""
+    status = str(fields.get("status", message.status))
+    if message.ephemeral and status != MessageStatus.QUEUED:
+        _ephemeral_forget(message)
+    else:
+        OutboxMessage.objects.filter(pk=message.pk).update(**fields)
+    return status
 
 
 def _may_send(message: OutboxMessage) -> bool:
@@ -73,25 +139,24 @@ def _may_send(message: OutboxMessage) -> bool:
 
 
 def message_deliver(*, message_id: str) -> str:
-    """Send one queued message now; on failure schedule the next attempt (back-off) or give up."""
+    """Send one queued message now; on failure schedule the next attempt (back-off) or give up.
+
+    An ephemeral message is deleted, and its keys destroyed, as soon as it is sent, skipped or failed.
+    """
     with transaction.atomic():
         message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
         if message is None or message.status != MessageStatus.QUEUED:
             return message.status if message else "missing"
         if not _may_send(message):
-            message.status = MessageStatus.SKIPPED
-            message.save(update_fields=["status"])
-            return message.status
+            return _finish(message, status=MessageStatus.SKIPPED)
         to, subject_line, body, html = (
             str(message.to),
             str(message.subject_line),
             str(message.body),
             str(message.html),
         )
-        if not to or to == "ERASED":
-            message.status = MessageStatus.SKIPPED
-            message.save(update_fields=["status"])
-            return message.status
+        if not message.to:  # erased (its key destroyed) or empty
+            return _finish(message, status=MessageStatus.SKIPPED)
     email = EmailMultiAlternatives(
         subject_line, body, settings.DEFAULT_FROM_EMAIL, [to], headers=message.headers
     )
@@ -101,17 +166,20 @@ def message_deliver(*, message_id: str) -> str:
         get_connection(fail_silently=False).send_messages([email])
     except Exception as error:  # any delivery problem: retry later, keep no personal data in the error
         attempts = message.attempts + 1
-        fields = {"attempts": attempts, "last_error": type(error).__name__[:100]}
+        fields: dict[str, Any] = {"attempts": attempts, "last_error": type(error).__name__[:100]}
         if attempts > len(BACKOFF):
             fields["status"] = MessageStatus.FAILED
         else:
+            fields["status"] = MessageStatus.QUEUED
             fields["next_attempt_at"] = timezone.now() + datetime.timedelta(seconds=BACKOFF[attempts - 1])
-        OutboxMessage.objects.filter(pk=message.pk).update(**fields)
-        return str(fields.get("status", MessageStatus.QUEUED))
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        status=MessageStatus.SENT, sent_at=timezone.now(), attempts=message.attempts + 1, last_error=""
+        return _finish(message, **fields)
+    return _finish(
+        message,
+        status=MessageStatus.SENT,
+        sent_at=timezone.now(),
+        attempts=message.attempts + 1,
+        last_error="",
     )
-    return MessageStatus.SENT
 
 
 def outbox_due() -> list[str]:
@@ -203,32 +271,99 @@ def marketing_queue(
 # --- Subscribers without an account (double opt-in) --------------------------------------------------
 
 
-@transaction.atomic
-def subscribe_request(*, email: str, purposes: list[str], lang: str = "fr") -> Subscriber:
-    """Record a visitor's request and send the confirmation link; no consent until it is followed."""
-    from django.urls import reverse
+def _limit_consume(*, scope: str, value: str, limit: int, window: int = 3600) -> bool:
+    """Count one request for ``value`` in ``scope``; return False once more than ``limit`` in ``window`` s.
 
+    A fixed window in Django's cache, with ``add`` then ``incr`` so that it holds on any backend shared by
+    every process (database, Redis). The key is a keyed hash: no address, mail or IP, in the cache.
+    """
+    from django.core.cache import cache
+    from django.utils.crypto import salted_hmac
+
+    key = "pacte:messaging:" + scope + ":" + salted_hmac(f"pacte.messaging.{scope}", value).hexdigest()[:40]
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.add(key, 1, timeout=window)
+        count = 1
+    return count <= limit
+
+
+def subscribe_request(
+    *, email: str, purposes: list[str], lang: str = "fr", client: str = ""
+) -> Subscriber | None:
+    """Record a visitor's request and send the confirmation link; no consent until it is followed.
+
+    Refused (``messaging.too_many``, 429) past ``subscribe_limit_per_client`` requests an hour from one
+    client address or ``subscribe_limit_per_address`` for one address. While a confirmation sent less than
+    ``subscribe_resend_delay`` seconds ago is pending, nothing changes and nothing is queued; the caller
+    shows the same page either way, so the answer tells nobody whether the address was already known.
+    Returns the subscriber, or None when nothing was recorded.
+    """
     from pacte.accounts.services import email_pseudonym
-    from pacte.subjects.services import subject_create
+    from pacte.messaging import app_settings
 
     allowed = {pid for pid, _label in mail_purpose_list()}
     chosen = [p for p in purposes if p in allowed]
     if not chosen:
         raise PacteError(_("Choose at least one list."), "messaging.no_purpose")
+    # Counted outside the transaction: a refused request still counts, and nothing here is rolled back.
+    if (
+        client
+        and not _limit_consume(scope="client", value=client, limit=app_settings.subscribe_limit_per_client())
+    ) or (
+        not _limit_consume(
+            scope="address", value=email_pseudonym(email), limit=app_settings.subscribe_limit_per_address()
+        )
+    ):
+        raise PacteError(
+            _(
+                "Too many subscription requests: to protect the people whose addresses are typed here, "
+                "we send only a few confirmation messages an hour. Please try again in an hour."
+            ),
+            "messaging.too_many",
+            status=429,
+        )
+    return _subscribe_record(email=email.strip(), purposes=chosen, lang=lang)
+
+
+@transaction.atomic
+def _subscribe_record(*, email: str, purposes: list[str], lang: str) -> Subscriber | None:
+    """Record the request and queue one confirmation, unless one younger than the re-send delay is pending."""
+    from django.urls import reverse
+
+    from pacte.accounts.services import email_pseudonym
+    from pacte.messaging import app_settings
+    from pacte.subjects.services import subject_create
+
     key = email_pseudonym(email)
-    subscriber = Subscriber.objects.filter(email_key=key).first()
-    if subscriber is None:
-        subscriber = Subscriber(subject=subject_create(kind="subscriber"), email=email.strip(), email_key=key)
-    subscriber.purposes = sorted(set(subscriber.purposes) | set(chosen))
-    subscriber.lang = lang
-    subscriber.full_clean()
-    subscriber.save()
+    now = timezone.now()
+    subscriber = Subscriber.objects.select_for_update().filter(email_key=key).first()
+    resend_after = datetime.timedelta(seconds=app_settings.subscribe_resend_delay())
+    if (
+        subscriber is not None
+        and subscriber.confirm_sent_at
+        and now - subscriber.confirm_sent_at < resend_after
+    ):
+        return subscriber  # a confirmation is on its way: one is enough
+    try:
+        with transaction.atomic():
+            if subscriber is None:
+                subscriber = Subscriber(subject=subject_create(kind="subscriber"), email=email, email_key=key)
+            subscriber.purposes = sorted(set(subscriber.purposes) | set(purposes))
+            subscriber.lang = lang
+            subscriber.confirm_sent_at = now
+            subscriber.full_clean(validate_unique=False)
+            subscriber.save()
+    except IntegrityError:  # the same address, from a concurrent request, just now: that one sends
+        return None
     token = signing.dumps({"id": str(subscriber.pk)}, salt=CONFIRM_SALT)
     link = _absolute(reverse("messaging:confirm", args=[token]))
     subject_line, body = _render("email/subscribe_confirm", {"confirm_url": link}, lang)
     message_queue(
         subject_id=subscriber.subject_id,
-        to=email.strip(),
+        to=email,
         subject_line=subject_line,
         body=body,
         template="email/subscribe_confirm",
@@ -288,12 +423,20 @@ def campaign_send(
     progress: Callable[[Campaign], None] | None = None,
     batch_size: int = 500,
 ) -> Campaign:
-    """Queue ``template`` for every subject consenting to ``purpose``, re-checking each one's consent."""
+    """Queue ``template`` for every subject consenting to ``purpose``, re-checking each one's consent.
+
+    ``template`` must be a key of ``CAMPAIGN_TEMPLATES`` (else ``messaging.unknown_template``).
+    """
     from pacte.consent.selectors import consent_check, consent_subject_ids
     from pacte.consent.services import purpose_check
 
+    if template not in CAMPAIGN_TEMPLATES:
+        raise PacteError(
+            _("There is no campaign template %(template)s. Choose one of: %(valid)s.")
+            % {"template": repr(template), "valid": ", ".join(sorted(CAMPAIGN_TEMPLATES))},
+            "messaging.unknown_template",
+        )
     purpose_check(purpose)
-    render_to_string(f"messaging/campaigns/{template}.txt", {})  # refuse an unknown template up front
     campaign = Campaign.objects.create(template=template, purpose=purpose, started_by=started_by)
     ids = list(consent_subject_ids(purpose=purpose))
     campaign.selected = len(ids)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
@@ -42,16 +40,36 @@ class SubscribeForm(forms.Form):
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
-    """Subscribe without an account (only when the policy declares mail purposes, e.g. a newsletter)."""
+    """Subscribe without an account (only when the policy declares mail purposes, e.g. a newsletter).
+
+    The same page answers whether a confirmation was queued or one is already pending; too many requests
+    (from this client, or for this address) get an explained 429 and queue nothing.
+    """
+    from allauth.account.adapter import get_adapter
     from django.http import Http404
 
     if not services.mail_purpose_list():
         raise Http404("This site sends no newsletter.")
     form = SubscribeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.subscribe_request(
-            email=form.cleaned_data["email"], purposes=form.cleaned_data["purposes"], lang=_lang()
-        )
+        try:
+            services.subscribe_request(
+                email=form.cleaned_data["email"],
+                purposes=form.cleaned_data["purposes"],
+                lang=_lang(),
+                client=get_adapter(request).get_client_ip(request),
+            )
+        except PacteError as error:
+            if error.code != "messaging.too_many":
+                raise
+            response = render(
+                request,
+                "messaging/pages/subscribe.html",
+                {"form": form, "refused": error.message},
+                status=429,
+            )
+            response["Retry-After"] = "3600"
+            return response
         return render(request, "messaging/pages/subscribe.html", {"sent": True})
     return render(request, "messaging/pages/subscribe.html", {"form": form})
 
@@ -87,26 +105,35 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+class CampaignForm(forms.Form):
+    template = forms.ChoiceField(label=_("Template"))
+    purpose = forms.ChoiceField(label=_("List"))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["template"].choices = list(services.CAMPAIGN_TEMPLATES.items())  # type: ignore[attr-defined]
+        self.fields["purpose"].choices = services.mail_purpose_list(lang=_lang())  # type: ignore[attr-defined]
+
+
 @staff_member_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def staff_mail(request: HttpRequest) -> HttpResponse:
-    """The demo operator's view of the outbox, and the campaign form."""
-    folder = Path(__file__).parent / "templates" / "messaging" / "campaigns"
-    templates = sorted(path.stem for path in folder.glob("*.txt"))
+    """The demo operator's view of the outbox, and the campaign form (declared templates only)."""
+    form = CampaignForm(request.POST or None)
     campaign = None
-    if request.method == "POST":
+    if request.method == "POST" and form.is_valid():
         campaign = services.campaign_send(
-            template=request.POST.get("template", ""),
-            purpose=request.POST.get("purpose", ""),
+            template=form.cleaned_data["template"],
+            purpose=form.cleaned_data["purpose"],
             started_by=f"staff:{request.user.pk}",
         )
     return render(
         request,
         "messaging/pages/staff_mail.html",
         {
-            "templates": templates,
-            "purposes": services.mail_purpose_list(lang=_lang()),
+            "form": form,
             "campaign": campaign,
             "messages_list": OutboxMessage.objects.order_by("-created_at")[:50],
         },
+        status=400 if request.method == "POST" and not form.is_valid() else 200,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.template import TemplateDoesNotExist
 
 from pacte.core.errors import PacteError
 
@@ -16,7 +15,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
         send = sub.add_parser(
-            "send", help="Queue TEMPLATE (messaging/campaigns/TEMPLATE.txt) for every consenting person."
+            "send", help="Queue TEMPLATE (one of messaging's CAMPAIGN_TEMPLATES) for every consenting person."
         )
         send.add_argument("template")
         send.add_argument(
@@ -24,7 +23,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.messaging.services import campaign_send
+        from pacte.messaging.services import CAMPAIGN_TEMPLATES, campaign_send
+
+        if options["template"] not in CAMPAIGN_TEMPLATES:
+            valid = ", ".join(f"{name} ({label})" for name, label in sorted(CAMPAIGN_TEMPLATES.items()))
+            raise CommandError(
+                f"There is no campaign template {options['template']!r}. Valid templates: {valid}.",
+                returncode=2,
+            )
 
         def progress(campaign: Any) -> None:
             done = campaign.queued + campaign.skipped
@@ -36,8 +42,6 @@ class Command(BaseCommand):
             campaign = campaign_send(
                 template=options["template"], purpose=options["purpose"], progress=progress
             )
-        except TemplateDoesNotExist:
-            raise CommandError(f"There is no campaign template {options['template']!r}.") from None
         except PacteError as error:
             raise CommandError(str(error.message)) from None
         self.stdout.write(

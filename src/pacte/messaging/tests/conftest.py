@@ -1,0 +1,16 @@
+"""Messaging fixtures: every test starts with an empty cache (the sign-up rate limits live there)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
