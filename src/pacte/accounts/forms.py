@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import AccountKind
 from pacte.accounts.services import email_pseudonym
+from pacte.core.forms import TextField
 from pacte.vault.fields import normalise_phone
 
 
@@ -36,22 +37,20 @@ class SignupForm(AllauthSignupForm):
         widget=forms.RadioSelect,
         initial=AccountKind.INDIVIDUAL,
     )
-    name = forms.CharField(label=_("Full name"), max_length=200)
+    name = TextField(label=_("Full name"), max_length=200)
     birth_date = forms.DateField(label=_("Date of birth"), widget=DateInput)
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=30, required=False)
-    address_line = forms.CharField(label=_("Street and number"), max_length=200, required=False)
-    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
-    city = forms.CharField(label=_("City"), max_length=100, required=False)
-    country = forms.CharField(label=_("Country code"), max_length=2, initial="FR", required=False)
-    org_legal_name = forms.CharField(label=_("Employer's legal name"), max_length=200, required=False)
-    org_registration_number = forms.CharField(
+    phone = TextField(label=_("Phone (optional)"), max_length=30, required=False)
+    address_line = TextField(label=_("Street and number"), max_length=200, required=False)
+    postcode = TextField(label=_("Postcode"), max_length=20, required=False)
+    city = TextField(label=_("City"), max_length=100, required=False)
+    country = TextField(label=_("Country code"), max_length=2, initial="FR", required=False)
+    org_legal_name = TextField(label=_("Employer's legal name"), max_length=200, required=False)
+    org_registration_number = TextField(
         label=_("Registration number (optional)"), max_length=50, required=False
     )
-    org_address_line = forms.CharField(
-        label=_("Employer's street and number"), max_length=200, required=False
-    )
-    org_postcode = forms.CharField(label=_("Employer's postcode"), max_length=20, required=False)
-    org_city = forms.CharField(label=_("Employer's city"), max_length=100, required=False)
+    org_address_line = TextField(label=_("Employer's street and number"), max_length=200, required=False)
+    org_postcode = TextField(label=_("Employer's postcode"), max_length=20, required=False)
+    org_city = TextField(label=_("Employer's city"), max_length=100, required=False)
     authority = forms.BooleanField(
         label=_("I have the authority to bind my employer to the terms of use"), required=False
     )
@@ -147,12 +146,12 @@ class ResetPasswordForm(AllauthResetPasswordForm):
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(label=_("Full name"), max_length=200)
-    phone = forms.CharField(label=_("Phone"), max_length=30, required=False)
-    address_line = forms.CharField(label=_("Street and number"), max_length=200, required=False)
-    postcode = forms.CharField(label=_("Postcode"), max_length=20, required=False)
-    city = forms.CharField(label=_("City"), max_length=100, required=False)
-    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+    name = TextField(label=_("Full name"), max_length=200)
+    phone = TextField(label=_("Phone"), max_length=30, required=False)
+    address_line = TextField(label=_("Street and number"), max_length=200, required=False)
+    postcode = TextField(label=_("Postcode"), max_length=20, required=False)
+    city = TextField(label=_("City"), max_length=100, required=False)
+    country = TextField(label=_("Country code"), max_length=2, required=False)
 
     def clean_phone(self) -> str:
         return _clean_phone(self.cleaned_data.get("phone", ""))
@@ -175,14 +174,12 @@ class DeactivateForm(forms.Form):
 
 
 class OrganisationForm(forms.Form):
-    legal_name = forms.CharField(label=_("Employer's legal name"), max_length=200)
-    registration_number = forms.CharField(
-        label=_("Registration number (optional)"), max_length=50, required=False
-    )
-    address_line = forms.CharField(label=_("Employer's street and number"), max_length=200, required=False)
-    postcode = forms.CharField(label=_("Employer's postcode"), max_length=20, required=False)
-    city = forms.CharField(label=_("Employer's city"), max_length=100, required=False)
-    country = forms.CharField(label=_("Country code"), max_length=2, required=False)
+    legal_name = TextField(label=_("Employer's legal name"), max_length=200)
+    registration_number = TextField(label=_("Registration number (optional)"), max_length=50, required=False)
+    address_line = TextField(label=_("Employer's street and number"), max_length=200, required=False)
+    postcode = TextField(label=_("Employer's postcode"), max_length=20, required=False)
+    city = TextField(label=_("Employer's city"), max_length=100, required=False)
+    country = TextField(label=_("Country code"), max_length=2, required=False)
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -126,6 +126,10 @@ def test_employer_registration_needs_the_authority_tick() -> None:
         ("fr", {"password1": "court"}, "Ce mot de passe est trop court."),
         ("en", {"terms": ""}, "This field is required."),
         ("fr", {"phone": "abc"}, "Saisissez un numéro de téléphone"),
+        # Terminal control characters (an ANSI escape, a C1 control, a line break in a one-line name).
+        ("en", {"name": "Camille \x1b[2J\x1b[31mMartin"}, "invisible control character"),
+        ("fr", {"city": "Lyon\x9b"}, "caractère de contrôle invisible"),
+        ("en", {"name": "Camille\nMartin"}, "invisible control character"),
     ],
 )
 def test_refused_input_is_explained_in_the_page_language_and_changes_nothing(
