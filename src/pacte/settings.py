@@ -315,16 +315,24 @@ DEFAULT_FROM_EMAIL = os.environ.get("PACTE_DEFAULT_FROM_EMAIL", "Pacte <no-reply
 PACTE_BASE_URL = os.environ.get("PACTE_BASE_URL", "http://127.0.0.1:8000")
 PACTE_UNSUBSCRIBE_MAILTO = os.environ.get("PACTE_UNSUBSCRIBE_MAILTO", "unsubscribe@localhost")
 
-# --- Logging: no personal data. Requests are logged by path only; query strings are never logged. ---
+# --- Logging: no personal data, no secrets. ---------------------------------------------------------
+# Paths carry reset keys, tokens and subject ids: every record passes RedactPathsFilter (ids → ":id",
+# tokens → ":token", addresses → ":email"). Django's own loggers go to the same filtered handler only, so
+# its unfiltered ones (console in DEBUG, mail_admins) never see a raw path. The access log is gunicorn's,
+# through pacte.core.accesslog.RedactingLogger (no client address, no query string, no header).
+_LOG_LEVEL = os.environ.get("PACTE_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_paths": {"()": "pacte.core.accesslog.RedactPathsFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("PACTE_LOG_LEVEL", "INFO")},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_paths"]}
+    },
+    "root": {"handlers": ["console"], "level": _LOG_LEVEL},
     "loggers": {
-        # Django's request logger prints the full path with query string on errors; keep its level but
-        # the PacteErrorMiddleware and our own handlers never put personal data in a message.
+        "django": {"handlers": ["console"], "level": _LOG_LEVEL, "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
     },
 }

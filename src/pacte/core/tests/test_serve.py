@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,6 +32,128 @@ def _env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update(PACTE_HOME=str(home), DJANGO_SETTINGS_MODULE="pacte.settings")
     return env
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def _named_children(pid: int) -> dict[str, int]:
+    """The children of `pacte serve` by role: web (gunicorn master), worker, scheduler."""
+    named = {}
+    for child in _children(pid):
+        command = _cmdline(child)
+        for name, marker in (("web", "gunicorn"), ("worker", "pacte.cli worker"), ("scheduler", "scheduler")):
+            if marker in command:
+                named[name] = child
+    return named
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def start_serve(tmp_path: Path, port: int, log: Path, home: Path | None = None) -> subprocess.Popen[str]:
+    """Start a real `pacte serve` (one web worker) writing stdout and stderr to ``log``; wait until it answers."""
+    with log.open("a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pacte.cli", "serve", "--port", str(port), "--web-workers", "1"],
+            cwd=tmp_path,
+            env=_env(home or tmp_path / "home"),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
+                return proc
+        except OSError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    raise AssertionError(f"pacte serve did not answer:\n{log.read_text()}")
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> None:
+    """Stop a `pacte serve` with Ctrl-C (or kill it if it does not stop)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_restarted_and_a_killed_serve_leaves_no_orphan(tmp_path: Path) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    proc = start_serve(tmp_path, port, log)
+    survivors: list[int] = []
+    try:
+        before = _named_children(proc.pid)
+        assert set(before) == {"web", "worker", "scheduler"}
+        os.kill(before["worker"], signal.SIGKILL)
+
+        # The web server keeps answering while the worker is restarted (after 1 s of back-off).
+        deadline = time.monotonic() + 10
+        after: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            assert _get(f"http://127.0.0.1:{port}/")[0] == 200
+            after = _named_children(proc.pid)
+            if after.get("worker") not in (None, before["worker"]):
+                break
+            time.sleep(0.2)
+        assert after.get("worker") not in (None, before["worker"]), log.read_text()
+        assert after["web"] == before["web"] and after["scheduler"] == before["scheduler"]
+        assert "worker stopped (exit -9, SIGKILL); restarting in 1s" in log.read_text()
+        assert proc.poll() is None
+
+        # SIGKILL cannot be caught: the children must notice on their own (PR_SET_PDEATHSIG).
+        web_workers = _children(after["web"])
+        assert len(web_workers) == 1
+        every_pid = [*after.values(), *web_workers]
+        assert all(_alive(pid) for pid in every_pid)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and any(_alive(pid) for pid in every_pid):
+            time.sleep(0.2)
+        survivors = [pid for pid in every_pid if _alive(pid)]
+        assert survivors == [], [_cmdline(pid) for pid in survivors]
+
+        # The port is free again: a new `pacte serve` starts on it and answers.
+        second = start_serve(tmp_path, port, tmp_path / "serve2.log")
+        try:
+            assert _get(f"http://127.0.0.1:{port}/healthz") == (200, b"ok")
+        finally:
+            stop_serve(second)
+        assert second.returncode == 0, (tmp_path / "serve2.log").read_text()
+    finally:
+        stop_serve(proc)
+        for pid in survivors:
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.slow
