@@ -1,23 +1,38 @@
 """The consent API (django-ninja) at /api/v1/, for the operator's other systems.
 
 Every answer that is not a success is ``application/problem+json`` (RFC 9457) with a 4xx status:
-a bad or missing key, a malformed subject id, an unknown subject or purpose, a bad body.
+a bad or missing key, a malformed subject id, an unknown subject or purpose, a bad or too large body,
+an unknown route or a method the route does not answer. The OpenAPI document declares each of them.
+Every timestamp is RFC 3339 in UTC with microseconds and ``Z`` (as in ledger receipts).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
+import logging
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import Field
+from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from pacte.core.errors import PacteError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+# A consent change is a few hundred bytes; anything much larger is refused before it is read.
+MAX_BODY_BYTES = 64 * 1024
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the form of ledger receipts' "time"
+TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 
 
 class KeyAuth(HttpBearer):
@@ -27,7 +42,36 @@ class KeyAuth(HttpBearer):
         return apikey_authenticate(secret=token)
 
 
-api = NinjaAPI(
+class ProblemError(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(Schema):
+    """An RFC 9457 problem: ``code`` is stable for programs, ``title`` is for people (translated)."""
+
+    type: str = Field(examples=["urn:pacte:error:api.invalid_request"])
+    title: str
+    status: int = Field(ge=400, le=599)
+    code: str
+    detail: str = Field(default="", description="Present only when there is more to say.")
+    errors: list[ProblemError] = Field(default=[], description="Present only on invalid input (422).")
+
+
+class PacteAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Declare error answers as application/problem+json, the type they are sent with."""
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation["responses"].items():
+                    if int(status) >= 400 and "content" in response:
+                        response["content"] = {PROBLEM_JSON: next(iter(response["content"].values()))}
+        return schema
+
+
+api = PacteAPI(
     title="Pacte consent API",
     version="1",
     urls_namespace="api",
@@ -37,11 +81,52 @@ api = NinjaAPI(
 )
 
 
-def problem(status: int, title: str, code: str, detail: str = "") -> JsonResponse:
-    body = {"type": f"urn:pacte:error:{code}", "title": title, "status": status, "code": code}
+def problem(
+    status: int, title: str, code: str, detail: str = "", errors: list[dict] | None = None
+) -> JsonResponse:
+    body: dict[str, Any] = {"type": f"urn:pacte:error:{code}", "title": title, "status": status, "code": code}
     if detail:
         body["detail"] = detail
-    return JsonResponse(body, status=status, content_type="application/problem+json")
+    if errors:
+        body["errors"] = errors
+    return JsonResponse(body, status=status, content_type=PROBLEM_JSON)
+
+
+def problem_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Wrap an API view: refuse a too large body unread, and answer a wrong method with a problem."""
+
+    @functools.wraps(view)  # keeps csrf_exempt
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            return problem(400, _("The Content-Length header is not a number."), "api.bad_request")
+        if length > MAX_BODY_BYTES:
+            return _too_large()
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.get("Content-Type") != PROBLEM_JSON:
+            allowed = response.get("Allow", "")
+            response = problem(
+                405,
+                _("This method is not allowed here."),
+                "api.method_not_allowed",
+                _("Allowed: %(methods)s.") % {"methods": allowed},
+            )
+            response["Allow"] = allowed
+        return response
+
+    return wrapped
+
+
+def _too_large() -> JsonResponse:
+    return problem(
+        413,
+        _("The request body is too large."),
+        "api.body_too_large",
+        _("At most %(size)d bytes are accepted.") % {"size": MAX_BODY_BYTES},
+    )
 
 
 @api.exception_handler(PacteError)
@@ -51,47 +136,96 @@ def _pacte_error(request: HttpRequest, error: PacteError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, error: Exception) -> HttpResponse:
-    return problem(401, "A valid API key is required (Authorization: Bearer <key>).", "api.unauthorized")
+    return problem(401, _("A valid API key is required (Authorization: Bearer <key>)."), "api.unauthorized")
 
 
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, error: ValidationError) -> HttpResponse:
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in item.get('loc', []))}: {item.get('msg', '')}"
-        for item in error.errors
-    )
-    return problem(422, "The request is not valid.", "api.invalid_request", details[:1000])
+    # The submitted values are not echoed back: only where the error is and what is wrong.
+    errors = [
+        {
+            "loc": [part for part in item.get("loc", []) if isinstance(part, str | int)],
+            "msg": str(item.get("msg", ""))[:200],
+            "type": str(item.get("type", "")),
+        }
+        for item in error.errors[:20]
+    ]
+    detail = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
+    return problem(422, _("The request is not valid."), "api.invalid_request", detail[:1000], errors)
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, error: Exception) -> HttpResponse:
-    return problem(404, "Not found.", "api.not_found")
+    return problem(404, _("Not found."), "api.not_found")
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    code = "api.bad_request" if error.status_code == 400 else "api.http_error"
-    return problem(error.status_code, str(error), code)
+    if error.status_code == 400:
+        return problem(400, _("The request body is not valid JSON."), "api.bad_request", str(error))
+    return problem(error.status_code, str(error), "api.http_error")
+
+
+@api.exception_handler(RequestDataTooBig)
+def _data_too_big(request: HttpRequest, error: Exception) -> HttpResponse:
+    return _too_large()  # a body without Content-Length that Django refused while reading it
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
+    # The route, not the path: no subject id in the log.
+    route = request.resolver_match.route if request.resolver_match else "?"
+    logger.exception("API request failed: %s %s", request.method, route)
+    return problem(500, _("Internal error; nothing was changed."), "api.internal_error")
+
+
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=TIME_PATTERN,
+        json_schema_extra={"format": "date-time"},
+        examples=["2026-11-30T20:00:00.000000Z"],
+    ),
+]
+
+
+def timestamp(moment: datetime.datetime | None) -> str | None:
+    """Format ``moment`` as the API's one timestamp form: RFC 3339, UTC, microseconds, ``Z``."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # a naive value read from the database is UTC (USE_TZ)
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.astimezone(datetime.UTC).strftime(TIME_FORMAT)
 
 
 class ConsentOut(Schema):
     purpose: str
     granted: bool
-    changed_at: datetime.datetime | None
+    changed_at: Timestamp | None
     source: str | None
     policy_version: int | None
     receipt_seq: int | None
 
 
 class ConsentIn(Schema):
-    purpose: str = Field(min_length=1, max_length=64)
-    granted: bool
-    source: Literal["api", "staff", "email_link", "subscribe_form"] = "api"
-    evidence: str = Field(default="", max_length=500)
+    """A change asked by an API key: strict JSON types, no unknown field, the source is always "api"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: StrictStr = Field(min_length=1, max_length=64)
+    granted: StrictBool
+    source: Literal["api"] = "api"
+    evidence: StrictStr = Field(default="", max_length=500)
 
 
 class ConsentChange(ConsentOut):
     receipt: dict
+
+
+# The error answers each operation can give, declared in the OpenAPI document (400 on a GET: a
+# Content-Length that is not a number; 410: an erased subject).
+ERRORS_GET: dict[int, type[Schema]] = {status: Problem for status in (400, 401, 404, 413, 422)}
+ERRORS_POST: dict[int, type[Schema]] = {status: Problem for status in (400, 401, 404, 410, 413, 422)}
 
 
 def _subject(subject_id: uuid.UUID) -> Any:
@@ -99,7 +233,7 @@ def _subject(subject_id: uuid.UUID) -> Any:
 
     subject = Subject.objects.filter(pk=subject_id).first()
     if subject is None:
-        raise PacteError("There is no such data subject.", "consent.unknown_subject", status=404)
+        raise PacteError(_("There is no such data subject."), "consent.unknown_subject", status=404)
     return subject
 
 
@@ -107,14 +241,14 @@ def _row(row: dict) -> dict:
     return {
         "purpose": row["purpose"],
         "granted": row["granted"],
-        "changed_at": row["changed_at"],
+        "changed_at": timestamp(row["changed_at"]),
         "source": row["source"],
         "policy_version": row["policy_version"],
         "receipt_seq": row["entry_seq"],
     }
 
 
-@api.get("/subjects/{subject_id}/consents", response=list[ConsentOut])
+@api.get("/subjects/{subject_id}/consents", response={200: list[ConsentOut], **ERRORS_GET})
 def consents_list(request: HttpRequest, subject_id: uuid.UUID) -> list[dict]:
     """Every consent purpose of the policy with this subject's state (never asked = not granted)."""
     from pacte.consent.selectors import consent_list
@@ -123,7 +257,7 @@ def consents_list(request: HttpRequest, subject_id: uuid.UUID) -> list[dict]:
     return [_row(row) for row in consent_list(subject_id=subject_id)]
 
 
-@api.get("/subjects/{subject_id}/consents/{purpose}", response=ConsentOut)
+@api.get("/subjects/{subject_id}/consents/{purpose}", response={200: ConsentOut, **ERRORS_GET})
 def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> Any:
     """May we? One indexed read of the current state (the hot path: answered without re-validation)."""
     from pacte.consent.selectors import consent_state_read
@@ -142,11 +276,11 @@ def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> An
             "receipt_seq": None,
         }
     else:
-        body["changed_at"] = body["changed_at"].isoformat()
+        body["changed_at"] = timestamp(body["changed_at"])
     return JsonResponse(body)
 
 
-@api.post("/subjects/{subject_id}/consents", response={200: ConsentChange})
+@api.post("/subjects/{subject_id}/consents", response={200: ConsentChange, **ERRORS_POST})
 def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn) -> dict:
     """Grant or withdraw a purpose; the answer carries the ledger receipt of the change."""
     from pacte.api.models import ConsentEvidence
@@ -180,7 +314,7 @@ def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn
     return {
         "purpose": state.purpose,
         "granted": state.granted,
-        "changed_at": state.changed_at,
+        "changed_at": timestamp(state.changed_at),
         "source": state.source,
         "policy_version": state.policy_version,
         "receipt_seq": state.entry_seq,

@@ -1,18 +1,15 @@
-"""API keys: create (the secret is returned once), revoke, authenticate (one indexed read, cached)."""
+"""API keys: create (the secret is returned once), revoke, authenticate (one indexed read, never cached)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from pacte.api.models import ApiKey
 from pacte.core.errors import PacteError
-
-CACHE_SECONDS = 30
 
 
 def _digest(secret: str) -> str:
@@ -32,23 +29,26 @@ def apikey_create(*, name: str) -> tuple[ApiKey, str]:
 
 @transaction.atomic
 def apikey_revoke(*, prefix: str) -> ApiKey:
-    """Revoke a key at once (the authentication cache holds a key for at most 30 seconds)."""
+    """Revoke a key; every server process refuses it from its next request on.
+
+    Authentication reads the database on every request (no cache), so there is nothing to invalidate.
+    Revoking a revoked key keeps its first revocation time.
+    """
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None:
         raise PacteError(f"There is no API key starting with {prefix!r}.", "api.unknown_key", status=404)
     key.revoked_at = key.revoked_at or timezone.now()
     key.save(update_fields=["revoked_at"])
-    cache.delete("pacte:apikey:" + key.digest)
     return key
 
 
 def apikey_authenticate(*, secret: str) -> ApiKey | None:
-    """Return the live key matching ``secret``, or None."""
-    digest = _digest(secret)
-    cache_key = "pacte:apikey:" + digest
-    cached = cache.get(cache_key)
-    if cached is not None:
-        return cached or None
-    key = ApiKey.objects.filter(digest=digest, revoked_at__isnull=True).first()
-    cache.set(cache_key, key or False, CACHE_SECONDS)
-    return key
+    """Return the live key matching ``secret``, or None: one read on the unique digest index.
+
+    Deliberately not cached: a per-process cache let a revoked key work on other processes until it
+    expired. The read loads only the columns a request needs (the key's id and prefix).
+    """
+    try:
+        return ApiKey.objects.only("id", "prefix").get(digest=_digest(secret), revoked_at__isnull=True)
+    except ApiKey.DoesNotExist:
+        return None

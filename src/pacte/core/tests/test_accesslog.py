@@ -185,3 +185,71 @@ def test_a_real_serve_logs_no_token_and_no_uuid(tmp_path: Path) -> None:
     assert '"GET /u/:token/" ' in output
     assert '"GET /api/v1/subjects/:id/consents" 401' in output
     assert "Unauthorized: /api/v1/subjects/:id/consents" in output
+
+
+CUSTOMER_SCRIPT = """
+from pacte.accounts.services import user_create
+from pacte.messaging.services import unsubscribe_token
+user = user_create(email="jane.doe@example.org", password="correct horse battery 42", birth_date=None, name="Jane Doe")
+print(user.subject_id)
+print(unsubscribe_token(subject_id=user.subject_id, purpose="newsletter"))
+"""
+
+
+def _wait_for_mail(spool: Path, marker: str) -> str:
+    """The text of the first spooled mail holding ``marker`` (the worker sends it from the outbox)."""
+    import quopri
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for file in sorted(spool.glob("*")) if spool.exists() else []:
+            text = quopri.decodestring(file.read_bytes()).decode(errors="replace")
+            if marker in text:
+                return text
+        time.sleep(0.3)
+    raise AssertionError(f"no mail with {marker} in {spool}")
+
+
+@pytest.mark.slow
+def test_a_real_reset_unsubscribe_and_api_calls_leave_no_secret_in_the_log(tmp_path: Path) -> None:
+    """The journey the probe replayed: a reset link taken from the log. Now the log holds none of it."""
+    import re
+
+    from tests.live import Browser, pacte
+
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    home = tmp_path / "home"
+    proc = start_serve(tmp_path, port, log)
+    try:
+        subject_id, token = pacte(home, "shell", "-c", CUSTOMER_SCRIPT).stdout.split()[-2:]
+        secret = pacte(home, "apikey", "create", "log-test").stdout.strip()
+        browser = Browser(port)
+        status, location, _ = browser.submit("/accounts/password/reset/", {"email": "jane.doe@example.org"})
+        assert (status, location) == (302, "/accounts/password/reset/done/")
+        mail = _wait_for_mail(home / "sent-mail", "/accounts/password/reset/key/")
+        link = re.search(r"(/accounts/password/reset/key/[^\s/]+/)", mail)
+        assert link
+        status, form_path, _ = browser.request("GET", link.group(1))
+        assert status == 302
+        status, _, _ = browser.submit(
+            form_path, {"password1": "a brand new passphrase", "password2": "a brand new passphrase"}
+        )
+        assert status == 302
+        assert browser.request("POST", f"/u/{token}/")[0] == 200
+        for path in (
+            f"/api/v1/subjects/{subject_id}/consents",
+            f"/api/v1/subjects/{subject_id}/consents/newsletter",
+        ):
+            status, _, _ = browser.request("GET", path, headers={"Authorization": f"Bearer {secret}"})
+            assert status == 200, path
+    finally:
+        stop_serve(proc)
+    output = log.read_text()
+    key = link.group(1).rstrip("/").rsplit("/", 1)[1]
+    for value in (key, key.split("-", 1)[1], token, subject_id, secret, "jane.doe@example.org"):
+        assert value not in output, value
+    assert '"GET /accounts/password/reset/key/:token/" 302' in output
+    assert '"POST /u/:token/" 200' in output
+    assert '"GET /api/v1/subjects/:id/consents" 200' in output

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,25 +12,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.live import free_port as _free_port
+from tests.live import http_get as _get
+from tests.live import pacte_env as _env
+from tests.live import start_serve, stop_serve  # noqa: F401  (used by other tests too)
 
 REPO = Path(__file__).resolve().parents[4]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
     return [int(line) for line in out.split()]
-
-
-def _env(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update(PACTE_HOME=str(home), DJANGO_SETTINGS_MODULE="pacte.settings")
-    return env
 
 
 def _cmdline(pid: int) -> str:
@@ -57,52 +48,6 @@ def _named_children(pid: int) -> dict[str, int]:
             if marker in command:
                 named[name] = child
     return named
-
-
-def _get(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
-def start_serve(tmp_path: Path, port: int, log: Path, home: Path | None = None) -> subprocess.Popen[str]:
-    """Start a real `pacte serve` (one web worker) writing stdout and stderr to ``log``; wait until it answers."""
-    with log.open("a") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "pacte.cli", "serve", "--port", str(port), "--web-workers", "1"],
-            cwd=tmp_path,
-            env=_env(home or tmp_path / "home"),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if _get(f"http://127.0.0.1:{port}/healthz")[0] == 200:
-                return proc
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    if proc.poll() is None:
-        proc.kill()
-        proc.wait()
-    raise AssertionError(f"pacte serve did not answer:\n{log.read_text()}")
-
-
-def stop_serve(proc: subprocess.Popen[str]) -> None:
-    """Stop a `pacte serve` with Ctrl-C (or kill it if it does not stop)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.mark.slow

@@ -352,3 +352,34 @@ def test_each_request_and_task_starts_with_no_unwrapped_key() -> None:
         assert _cache() == {}
     finally:
         task_scope_end()
+
+
+def test_key_destruction_scrubs_the_key_store_once_its_transaction_commits(
+    django_capture_on_commit_callbacks,
+) -> None:
+    alice = _person(name="Alice Durand")
+    with django_capture_on_commit_callbacks(using="keys", execute=True) as callbacks:
+        assert services.keys_destroy(subject=alice.subject) == 1
+    # Deferred to the commit (the test's transaction never commits); run inside it, it does nothing
+    # (on PostgreSQL a VACUUM there would fail: it cannot run in a transaction block).
+    assert [callback.func.__name__ for callback in callbacks] == ["_scrub_now"]
+    assert [callback.args for callback in callbacks] == [("keys",)]
+    assert not DataKey.objects.filter(subject_id=alice.subject_id).exists()
+
+
+@pytest.mark.django_db(databases=ALL_DBS, transaction=True)
+def test_scrub_runs_at_once_outside_a_transaction_on_either_database() -> None:
+    alice = _person(name="Alice Durand")
+    services.blind_index_set(subject=alice.subject, scope="login", value="alice@example.fr", kind="email")
+    assert services.keys_destroy_all_but_legal_hold(subject=alice.subject) == 1
+    for alias in ("keys", "default"):
+        services.storage_scrub(alias)  # VACUUM on PostgreSQL, a WAL checkpoint on SQLite: no error
+    if connections["keys"].vendor == "postgresql":
+        with connections["keys"].cursor() as cursor:
+            cursor.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE vacuum_count > 0 AND relname LIKE 'vault_%%'"
+            )
+            vacuumed = sorted(row[0] for row in cursor.fetchall())
+        assert vacuumed == ["vault_blindindex", "vault_datakey", "vault_keydestruction", "vault_systemsecret"]
+    assert not BlindIndex.objects.filter(subject_id=alice.subject_id).exists()
+    assert _reload(alice).name is ERASED

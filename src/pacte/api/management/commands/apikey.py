@@ -33,7 +33,10 @@ class Command(BaseCommand):
                 key = apikey_revoke(prefix=options["prefix"])
             except PacteError as error:
                 raise CommandError(str(error.message)) from None
-            self.stdout.write(f"Key {key.prefix} revoked.")
+            # Authentication is not cached: no server process accepts the key after this commit.
+            self.stdout.write(
+                f"Key {key.prefix} revoked. The revocation is effective immediately on every server process."
+            )
         else:
             for key in ApiKey.objects.order_by("created_at"):
                 state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
