@@ -22,3 +22,4 @@ class RightsConfig(AppConfig):
         # Kept as proof that the request was answered; its details become unreadable with the keys.
         register(RightsRequest, eraser=services.rights_request_erase, kind="rights_requests")
         schedule(tasks.exports_purge_task, every=timedelta(hours=1))
+        schedule(tasks.exports_reclaim_task, every=timedelta(minutes=5))

@@ -47,6 +47,10 @@ class Status(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
     DONE = "done", _("Done")
     REFUSED = "refused", _("Refused (with reasons)")
+    FAILED = "failed", _("Failed (staff must answer)")
+
+
+OPEN = (Status.RECEIVED, Status.IN_PROGRESS, Status.FAILED)  # not answered yet
 
 
 class RightsRequest(models.Model):
@@ -67,6 +71,11 @@ class RightsRequest(models.Model):
     steps_done = models.JSONField(default=list, blank=True)
     export_file = models.CharField(max_length=200, blank=True)
     export_expires_at = models.DateTimeField(null=True, blank=True)
+    # While an export is built: the file being written, and until when the build counts as alive (each
+    # progress pushes it on). A build whose lease has passed is dead: `exports_reclaim` starts it again.
+    build_file = models.CharField(max_length=200, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    build_attempts = models.PositiveSmallIntegerField(default=0)
     completed_at = models.DateTimeField(null=True, blank=True)
     recorded_by = models.CharField(max_length=80, blank=True)
     lang = models.CharField(max_length=2, default="fr")
@@ -86,4 +95,4 @@ class RightsRequest(models.Model):
 
     @property
     def is_overdue(self) -> bool:
-        return self.status in (Status.RECEIVED, Status.IN_PROGRESS) and now() > self.deadline
+        return self.status in OPEN and now() > self.deadline

@@ -10,13 +10,16 @@ from __future__ import annotations
 import calendar
 import csv
 import datetime
+import functools
 import io
 import json
+import logging
 import os
 import secrets
 import signal
+import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +30,19 @@ from django.utils.translation import gettext as _
 
 from pacte.core.errors import PacteError
 from pacte.ledger.services import entry_append
-from pacte.rights import error_codes
+from pacte.rights import app_settings, error_codes
+from pacte.rights import models as rights_models
 from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest, Status
 from pacte.subjects.models import Subject
 
+logger = logging.getLogger(__name__)
+
 EXPORT_DAYS = 7
+EXPORT_KINDS = (Kind.ACCESS, Kind.PORTABILITY)
+# The export gathers the account's data: it is encrypted under the subject's key of the class that the
+# erasure destroys (never a legal-hold class), so the erasure makes every copy unreadable.
+EXPORT_RETENTION_CLASS = "account"
+EXPORT_SUFFIX = ".zip.enc"
 ERASURE_STEPS = (
     "sessions_ended",
     "mail_stopped",
@@ -160,6 +171,10 @@ SUBJECTS = {
         "Nous avons besoin de plus de temps pour votre demande",
     ),
     "erased": ("Your account has been deleted", "Votre compte a été supprimé"),
+    "export_failed": (
+        "We could not prepare your data file",
+        "Nous n’avons pas pu préparer le fichier de vos données",
+    ),
 }
 BODIES = {
     "export_ready": (
@@ -172,6 +187,14 @@ BODIES = {
         "Hello,\n\nWe need more time to answer your request: we will answer by {deadline}. The reason: {reason}\n",
         "Bonjour,\n\nNous avons besoin de plus de temps pour répondre à votre demande : nous répondrons d’ici le"
         " {deadline}. La raison : {reason}\n",
+    ),
+    "export_failed": (
+        "Hello,\n\nWe could not prepare the file with the data we hold about you. Our team has been told and"
+        " will answer your request by {deadline}. You can also ask for a new file from your account"
+        " (My account > Download my data).\n",
+        "Bonjour,\n\nNous n’avons pas pu préparer le fichier contenant les données que nous détenons sur vous."
+        " Notre équipe a été prévenue et répondra à votre demande d’ici le {deadline}. Vous pouvez aussi demander"
+        " un nouveau fichier depuis votre compte (Mon compte > Télécharger mes données).\n",
     ),
     "erased": (
         "Hello,\n\nAs you asked, we are deleting your account and your personal data. This is the last message you"
@@ -350,34 +373,140 @@ def _index_html(counts: dict[str, int], *, lang: str, generated: str) -> str:
         )
 
 
+def _now() -> datetime.datetime:
+    return rights_models.now()  # looked up on each call: tests travel in time by replacing it
+
+
+def _export_purpose(request_id: Any) -> str:
+    return f"rights.export|{request_id}"
+
+
+class _LeaseLost(Exception):
+    """This build was taken for dead and its export handed to another build: stop, keep nothing."""
+
+
+def _lease_end() -> datetime.datetime:
+    return _now() + datetime.timedelta(seconds=app_settings.export_lease_seconds())
+
+
+def _export_claim(request: RightsRequest) -> str | None:
+    """Start a build attempt: record its file and lease; None when the export needs no build now."""
+    with transaction.atomic():
+        current = RightsRequest.objects.select_for_update().get(pk=request.pk)
+        if "export_built" in current.steps_done or current.status not in (
+            Status.RECEIVED,
+            Status.IN_PROGRESS,
+        ):
+            return None
+        if current.lease_until is not None and current.lease_until > _now():
+            return None  # another build is alive; if it dies, the reclaim starts this one again
+        if current.build_file:  # left by a dead build
+            (export_dir() / current.build_file).unlink(missing_ok=True)
+        current.build_file = f"{current.pk}-{secrets.token_hex(8)}{EXPORT_SUFFIX}"
+        current.lease_until = _lease_end()
+        current.build_attempts += 1
+        current.status = Status.IN_PROGRESS
+        current.progress = 0
+        current.save(update_fields=["build_file", "lease_until", "build_attempts", "status", "progress"])
+    for field in ("build_file", "lease_until", "build_attempts", "status", "progress"):
+        setattr(request, field, getattr(current, field))
+    return current.build_file
+
+
+def _export_heartbeat(request: RightsRequest, name: str, *, progress: int | None = None) -> None:
+    """Push the build's lease on (and record its progress); raise _LeaseLost if it was taken over."""
+    fields: dict[str, Any] = {"lease_until": _lease_end()}
+    if progress is not None:
+        fields["progress"] = progress
+    if not RightsRequest.objects.filter(pk=request.pk, build_file=name).update(**fields):
+        raise _LeaseLost
+    _crash_point("export_heartbeat")
+
+
 def export_build(*, request: RightsRequest) -> RightsRequest:
-    """Build the ZIP of an access or portability request, then tell the person it is ready."""
-    if "export_built" in request.steps_done:
-        return request
-    request.status = Status.IN_PROGRESS
-    request.save(update_fields=["status"])
-    name = f"{request.pk}-{secrets.token_hex(8)}.zip"
-    path = export_dir() / name
-    total = _export_size(request.subject)
+    """Build the ZIP of an access or portability request, encrypted at rest, then tell the person.
 
-    def progress(done: int) -> None:
-        RightsRequest.objects.filter(pk=request.pk).update(progress=min(99, int(done * 100 / max(total, 1))))
+    The ZIP is written through ``vault.stream`` under the subject's data key of ``EXPORT_RETENTION_CLASS``:
+    destroying the subject's keys destroys every copy of it, partial ones included. The build holds a
+    lease that each progress renews; a build killed on the way is started again (or marked failed) by
+    ``exports_reclaim`` once its lease has passed, and finishes exactly once.
+    """
+    from pacte.vault.stream import subject_writer
 
-    with open(path, "wb") as out:
-        os.chmod(path, 0o600)
-        export_write(subject=request.subject, out=out, lang=request.lang, progress=progress)
+    if "export_built" not in request.steps_done:
+        name = _export_claim(request)
+        if name is None:
+            request.refresh_from_db()
+            if "export_built" not in request.steps_done:
+                return request
+        else:
+            path = export_dir() / name
+            total = _export_size(request.subject)
+            every = max(1.0, app_settings.export_lease_seconds() / 5)
+            last = time.monotonic()
 
-    def work() -> None:
-        request.export_file = name
-        request.export_expires_at = timezone.now() + datetime.timedelta(days=EXPORT_DAYS)
-        request.progress = 100
-        request.status = Status.DONE
-        request.completed_at = timezone.now()
-        request.save(update_fields=["export_file", "export_expires_at", "progress", "status", "completed_at"])
+            def progress(done: int) -> None:
+                nonlocal last
+                last = time.monotonic()
+                _export_heartbeat(request, name, progress=min(99, int(done * 100 / max(total, 1))))
 
-    _step(request, "export_built", work)
-    if _step(request, "notified"):
+            def on_chunk(chunks: int) -> None:
+                nonlocal last
+                if time.monotonic() - last >= every:  # long stretches without record ticks (the CSVs)
+                    last = time.monotonic()
+                    _export_heartbeat(request, name)
+
+            try:
+                with open(path, "xb") as raw:
+                    os.chmod(path, 0o600)
+                    out = subject_writer(
+                        raw,
+                        subject_id=request.subject_id,
+                        retention_class=EXPORT_RETENTION_CLASS,
+                        purpose=_export_purpose(request.pk),
+                        on_chunk=on_chunk,
+                    )
+                    export_write(subject=request.subject, out=out, lang=request.lang, progress=progress)
+                    out.finish()
+                    os.fsync(raw.fileno())
+
+                def work() -> None:
+                    finished = timezone.now()
+                    fields = {
+                        "export_file": name,
+                        "export_expires_at": finished + datetime.timedelta(days=EXPORT_DAYS),
+                        "build_file": "",
+                        "progress": 100,
+                        "status": Status.DONE,
+                        "completed_at": finished,
+                    }
+                    # The lease stays until the person is told, so a kill before that is reclaimed too.
+                    if not RightsRequest.objects.filter(pk=request.pk, build_file=name).update(**fields):
+                        raise _LeaseLost
+                    for field, value in fields.items():
+                        setattr(request, field, value)
+
+                if not _step(request, "export_built", work):
+                    raise _LeaseLost  # another build finished first: its file is the export
+            except _LeaseLost:
+                path.unlink(missing_ok=True)
+                request.refresh_from_db()
+                return request
+            except BaseException:
+                # An error (not a kill): drop the partial file and end the lease now, so the next
+                # reclaim retries the build (or gives up after the last attempt) without waiting.
+                path.unlink(missing_ok=True)
+                RightsRequest.objects.filter(pk=request.pk, build_file=name).update(
+                    build_file="", lease_until=_now()
+                )
+                raise
+
+    def tell() -> None:
         _notify(request, "export_ready")
+        RightsRequest.objects.filter(pk=request.pk).update(lease_until=None)
+        request.lease_until = None
+
+    _step(request, "notified", tell)
     return request
 
 
@@ -393,12 +522,59 @@ def _export_size(subject: Subject) -> int:
 
 
 def export_path(*, request: RightsRequest) -> Path:
-    """Return the ZIP of a finished export, refusing one that is not ready or has expired."""
+    """Return the encrypted file of a finished export, refusing one that is not ready or has expired."""
     if not request.export_file:
         raise PacteError(_("Your file is not ready yet."), error_codes.NOT_READY, status=404)
     if request.export_expires_at is None or timezone.now() > request.export_expires_at:
         raise PacteError(_("This download has expired: ask for a new one."), error_codes.EXPIRED, status=410)
     return export_dir() / request.export_file
+
+
+def export_open(*, request: RightsRequest) -> tuple[int, Iterator[bytes]]:
+    """Return the size of a finished export's ZIP and an iterator of its decrypted bytes.
+
+    The key, the header and the first chunk are checked before this returns, so a file that cannot be
+    read is refused before any byte is sent; a fault found further on (a file altered in place) stops
+    the iteration with ``VaultIntegrityError`` and the download ends short of its announced size.
+    The iterator closes the file when it is exhausted or closed.
+    """
+    from pacte.vault.errors import VaultError
+    from pacte.vault.stream import plaintext_size, subject_chunks
+
+    path = export_path(request=request)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the iterator below
+    except FileNotFoundError:
+        raise PacteError(
+            _("This download has expired: ask for a new one."), error_codes.EXPIRED, status=410
+        ) from None
+    try:
+        size = plaintext_size(handle, os.fstat(handle.fileno()).st_size)
+        handle.seek(0)
+        chunks = subject_chunks(
+            handle,
+            subject_id=request.subject_id,
+            retention_class=EXPORT_RETENTION_CLASS,
+            purpose=_export_purpose(request.pk),
+        )
+        first = next(chunks)
+    except VaultError as error:
+        handle.close()
+        raise PacteError(
+            _("Your file can no longer be read: ask for a new one."), error_codes.UNREADABLE, status=410
+        ) from error
+    except BaseException:
+        handle.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            handle.close()
+
+    return size, body()
 
 
 # --- Erasure -----------------------------------------------------------------------------------------
@@ -519,7 +695,7 @@ def restriction_apply(*, request: RightsRequest, lift: bool = False) -> RightsRe
 def exports_purge(*, subject_id: Any = None) -> int:
     """Delete export files that have expired (or every export of one subject); return how many.
 
-    The ZIP holds the person's data in clear, so it lives only as long as its download link.
+    The file is encrypted under the person's key, and still lives only as long as its download link.
     """
     from django.db.models import Q
 
@@ -535,6 +711,102 @@ def exports_purge(*, subject_id: Any = None) -> int:
             path.unlink()
             removed += 1
         RightsRequest.objects.filter(pk=request.pk).update(export_file="")
+    if subject_id is not None:  # and the partial file of a build under way (unreadable without the keys)
+        for name in (
+            RightsRequest.objects.filter(subject_id=subject_id)
+            .exclude(build_file="")
+            .values_list("build_file", flat=True)
+        ):
+            (export_dir() / name).unlink(missing_ok=True)
+    return removed
+
+
+def exports_reclaim() -> dict[str, int]:
+    """Take over the export builds whose lease has passed (their process died), then sweep orphan files.
+
+    A dead build's partial file is deleted; the build is queued again, or after
+    ``PACTE_EXPORT_MAX_ATTEMPTS`` dead builds the request is marked failed and the person told (staff
+    then answer it by hand: it stays in `pacte rights list`). A build that died after its file was
+    recorded only has its notification left to send, which is done here. Safe to run anywhere, any time.
+    Returns the counts of requeued, failed and finished requests and of orphan files deleted.
+    """
+    from django.db.models import Q
+
+    counts = {"requeued": 0, "failed": 0, "finished": 0, "orphans": 0}
+    current_time = _now()
+    stale = RightsRequest.objects.filter(kind__in=EXPORT_KINDS).filter(
+        Q(lease_until__lt=current_time) | Q(status=Status.IN_PROGRESS, lease_until__isnull=True)
+    )
+    for request_id in list(stale.values_list("pk", flat=True)):
+        try:
+            outcome = _export_reclaim_one(request_id, current_time)
+        except Exception:  # one broken request must not keep the others (and the sweep) from running
+            logger.exception("Reclaiming export request %s failed; the next run tries again.", request_id)
+            continue
+        if outcome:
+            counts[outcome] += 1
+    counts["orphans"] = exports_sweep()
+    return counts
+
+
+def _export_reclaim_one(request_id: Any, current_time: datetime.datetime) -> str | None:
+    """Take over one export whose lease passed; return what was done ("requeued", "failed", "finished")."""
+    from pacte.rights.tasks import export_build_task
+
+    with transaction.atomic():
+        request = RightsRequest.objects.select_for_update().get(pk=request_id)
+        if request.lease_until is not None and request.lease_until >= current_time:
+            return None  # renewed meanwhile: alive
+        if "export_built" in request.steps_done:
+            export_build(request=request)  # only the notification is left
+            return "finished"
+        if request.status not in (Status.RECEIVED, Status.IN_PROGRESS):
+            RightsRequest.objects.filter(pk=request.pk).update(lease_until=None)
+            return None
+        if request.build_file:
+            (export_dir() / request.build_file).unlink(missing_ok=True)
+        if request.build_attempts >= app_settings.export_max_attempts():
+
+            def fail() -> None:
+                request.status = Status.FAILED
+                request.build_file = ""
+                request.lease_until = None
+                request.save(update_fields=["status", "build_file", "lease_until"])
+                _notify(request, "export_failed")
+
+            _step(request, "export_failed", fail)
+            return "failed"
+        request.status = Status.RECEIVED
+        request.build_file = ""
+        request.lease_until = None
+        request.save(update_fields=["status", "build_file", "lease_until"])
+        transaction.on_commit(functools.partial(export_build_task.enqueue, str(request.pk)))
+        return "requeued"
+
+
+def exports_sweep() -> int:
+    """Delete the files in the exports folder that no request points at; return how many.
+
+    Such files come from a database restored from a backup older than them, or from builds of a version
+    without leases; none of them can be downloaded. Files younger than one lease are spared, as a margin.
+    """
+    folder = export_dir()
+    names = [path.name for path in folder.iterdir()]  # listed before reading the requests (no race)
+    live = set(RightsRequest.objects.exclude(export_file="").values_list("export_file", flat=True))
+    live |= set(RightsRequest.objects.exclude(build_file="").values_list("build_file", flat=True))
+    cutoff = time.time() - app_settings.export_lease_seconds()
+    removed = 0
+    for name in names:
+        path = folder / name
+        if name in live or not path.is_file():
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
     return removed
 
 

@@ -1,4 +1,4 @@
-"""Rights tasks, run by the worker: build an export, run an erasure (both resumable)."""
+"""Rights tasks, run by the worker: build an export, run an erasure (both resumable), look after exports."""
 
 from __future__ import annotations
 
@@ -29,3 +29,11 @@ def exports_purge_task() -> int:
     from pacte.rights.services import exports_purge
 
     return exports_purge()
+
+
+@task()
+def exports_reclaim_task() -> dict[str, int]:
+    """Restart (or fail) the export builds whose process died, and delete orphan export files."""
+    from pacte.rights.services import exports_reclaim
+
+    return exports_reclaim()

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from pacte.core.errors import PacteError
 from pacte.rights import services
-from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest
+from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest, Status
 
 
 def _lang() -> str:
@@ -40,18 +40,23 @@ def my_data(request: HttpRequest) -> HttpResponse:
         request_id = str(latest.pk)
         transaction.on_commit(lambda: export_build_task.enqueue(request_id))
         return redirect("rights:my_data")
-    building = latest is not None and not latest.export_file
+    building = latest is not None and latest.status in (Status.RECEIVED, Status.IN_PROGRESS)
     return render(request, "rights/my_data.html", {"latest": latest, "building": building})
 
 
 @login_required
 @require_http_methods(["GET", "HEAD"])
-def my_data_download(request: HttpRequest, request_id: str) -> FileResponse:
-    """Send the ZIP to the signed-in person it belongs to, never to anyone else."""
+def my_data_download(request: HttpRequest, request_id: str) -> StreamingHttpResponse:
+    """Send the ZIP to the signed-in person it belongs to, never to anyone else.
+
+    The file is stored encrypted; it is decrypted as it is sent, a chunk at a time.
+    """
     subject = request.user.subject  # type: ignore[union-attr]
     rights_request = get_object_or_404(RightsRequest, pk=request_id, subject=subject, kind=Kind.ACCESS)
-    path = services.export_path(request=rights_request)
-    response = FileResponse(open(path, "rb"), as_attachment=True, filename="my-data.zip")  # noqa: SIM115
+    size, chunks = services.export_open(request=rights_request)
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Length"] = str(size)
+    response["Content-Disposition"] = 'attachment; filename="my-data.zip"'
     response["Cache-Control"] = "no-store"
     return response
 

@@ -15,7 +15,10 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         listing = sub.add_parser("list", help="Open requests by due date.")
         listing.add_argument("--overdue", action="store_true", help="Only requests past their deadline.")
-        export = sub.add_parser("export", help="Write a subject's data as the portal's ZIP file.")
+        export = sub.add_parser(
+            "export",
+            help="Write a subject's data as the portal's ZIP file, unencrypted (keep it safe, delete it after use).",
+        )
         export.add_argument("subject_id")
         export.add_argument("--out", required=True, help="Path of the ZIP file to write.")
         export.add_argument("--lang", default="fr", choices=["fr", "en"])
@@ -38,11 +41,9 @@ class Command(BaseCommand):
         return subject
 
     def do_list(self, options: dict) -> None:
-        from pacte.rights.models import RightsRequest, Status
+        from pacte.rights.models import OPEN, RightsRequest
 
-        rows = RightsRequest.objects.filter(status__in=[Status.RECEIVED, Status.IN_PROGRESS]).order_by(
-            "due_at"
-        )
+        rows = RightsRequest.objects.filter(status__in=OPEN).order_by("due_at")
         now = timezone.now()
         shown = 0
         for row in rows:
