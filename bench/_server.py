@@ -46,9 +46,14 @@ class Server:
 
 
 def bench_env(home: Path, **extra: str) -> dict[str, str]:
-    """Environment for a benchmark process: its own PACTE_HOME, the test settings, no debug."""
+    """Environment for a benchmark process: its own PACTE_HOME, the bench settings (Pacte's plus the bare
+    baseline views), no debug."""
     env = dict(os.environ)
-    env.update(PACTE_HOME=str(home), PACTE_DEBUG="0", DJANGO_SETTINGS_MODULE="pacte.settings", **extra)
+    pythonpath = os.pathsep.join(filter(None, [str(REPO / "bench"), os.environ.get("PYTHONPATH")]))
+    env.update(
+        PACTE_HOME=str(home), PACTE_DEBUG="0", DJANGO_SETTINGS_MODULE="bench_settings", PYTHONPATH=pythonpath
+    )
+    env.update(extra)
     return env
 
 

@@ -35,7 +35,7 @@ CUSTOMERS = 400
 # allauth limits every login POST (successful or not) to 30 a minute per client address ("login":
 # "30/m/ip"); all of wrk's requests come from 127.0.0.1, so the server runs Pacte's settings with that one
 # limit lifted. The limit on failed logins stays as configured.
-SETTINGS = """from pacte.settings import *  # noqa: F403
+SETTINGS = """from bench_settings import *  # noqa: F403
 
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": None}  # noqa: F405
 """
@@ -241,7 +241,7 @@ def main() -> None:
         (home / "bench_login_settings.py").write_text(SETTINGS)
         extra_env = {
             "DJANGO_SETTINGS_MODULE": "bench_login_settings",
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(home), os.environ.get("PYTHONPATH")])),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(home), bench_env(home)["PYTHONPATH"]])),
         }
         with pacte_server(web_workers=1, cpus=str(SERVER_CPU), home=home, extra_env=extra_env) as server:
             base = server.base_url

@@ -121,6 +121,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "pacte.urls"
+# Messages ("Confirmation e-mail sent to …") live in the session, never in a cookie of their own: the
+# policy declares every cookie Pacte sets, and a message may name a person.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 WSGI_APPLICATION = "pacte.wsgi.application"
 
 TEMPLATES = [

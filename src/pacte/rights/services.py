@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import secrets
-import signal
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from pacte.core.errors import PacteError
@@ -63,9 +63,10 @@ def months_after(moment: datetime.datetime, months: int) -> datetime.datetime:
 
 
 def _crash_point(step: str) -> None:
-    """Tests kill the process right after a step commits (PACTE_RIGHTS_CRASH_AFTER=step)."""
-    if os.environ.get("PACTE_RIGHTS_CRASH_AFTER") == step:
-        os.kill(os.getpid(), signal.SIGKILL)
+    """Call the step hook, if the settings name one (crash tests do: tests/process_settings.py)."""
+    hook = getattr(settings, "PACTE_STEP_HOOK", None)
+    if hook:
+        import_string(hook)(step)
 
 
 def _actor(request: RightsRequest) -> str:

@@ -78,6 +78,10 @@ def _staff_client() -> Client:
     return client
 
 
+def test_production_urls_hold_no_benchmark_or_test_page() -> None:
+    assert [path for path in every_path() if "bench" in path or "test" in path] == []
+
+
 def test_no_url_answers_500_to_a_visitor_a_customer_or_staff() -> None:
     paths = every_path()
     assert len(paths) > 80 and "/accounts/sessions/" in paths and "/admin/rights/rightsrequest/" in paths

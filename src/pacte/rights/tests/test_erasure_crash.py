@@ -30,6 +30,8 @@ print(json.dumps({"steps": [p["step"] for p in steps], "erased": Subject.objects
                   "verify": ledger_verify().ok}))
 """
 
+REPO_ROOT = Path(__file__).resolve().parents[4]  # where the tests package is importable
+
 
 def _run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
@@ -42,7 +44,12 @@ def _run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Comp
 
 def test_erasure_killed_after_every_step_completes_once(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
-    env.update(PACTE_HOME=str(tmp_path), DJANGO_SETTINGS_MODULE="pacte.settings", PACTE_DEBUG="0")
+    env.update(
+        PACTE_HOME=str(tmp_path),
+        DJANGO_SETTINGS_MODULE="tests.process_settings",
+        PYTHONPATH=str(REPO_ROOT),
+        PACTE_DEBUG="0",
+    )
     for alias in ("default", "keys", "telemetry"):
         _run(env, "migrate", "--database", alias, "--verbosity", "0")
     people = json.loads(_run(env, "demo", "seed", "--customers", "2", "--json").stdout)["people"]
@@ -60,9 +67,7 @@ def test_erasure_killed_after_every_step_completes_once(tmp_path: Path) -> None:
     ).stdout.strip()
 
     for step in ERASURE_STEPS[:-1]:
-        killed = _run(
-            env | {"PACTE_RIGHTS_CRASH_AFTER": step}, "rights", "erase", subject_id, "--yes", check=False
-        )
+        killed = _run(env | {"PACTE_CRASH_AFTER": step}, "rights", "erase", subject_id, "--yes", check=False)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
     finished = _run(env, "rights", "erase", subject_id, "--yes")
     assert "erased" in finished.stdout

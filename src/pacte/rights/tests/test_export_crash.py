@@ -72,6 +72,8 @@ from pacte.rights.tasks import exports_reclaim_task
 exports_reclaim_task.enqueue()
 """
 
+REPO_ROOT = Path(__file__).resolve().parents[4]  # where the tests package is importable
+
 
 def _python(env: dict[str, str], code: str, *args: str) -> str:
     result = subprocess.run(
@@ -94,7 +96,8 @@ def test_an_export_whose_worker_is_killed_mid_build_finishes_once_and_leaves_no_
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update(
         PACTE_HOME=str(tmp_path),
-        DJANGO_SETTINGS_MODULE="pacte.settings",
+        DJANGO_SETTINGS_MODULE="tests.process_settings",
+        PYTHONPATH=str(REPO_ROOT),
         PACTE_DEBUG="0",
         PACTE_TASKS_BACKEND="django_tasks_db.DatabaseBackend",
         PACTE_EXPORT_LEASE_SECONDS="2",
@@ -105,7 +108,7 @@ def test_an_export_whose_worker_is_killed_mid_build_finishes_once_and_leaves_no_
     email = json.loads(seeded.stdout)["people"][0]["email"]
     request_id = _python(env, SETUP, email)
 
-    killed = _pacte(env | {"PACTE_RIGHTS_CRASH_AFTER": "export_heartbeat"}, "worker", "--batch")
+    killed = _pacte(env | {"PACTE_CRASH_AFTER": "export_heartbeat"}, "worker", "--batch")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     dead = json.loads(_python(env, STATE, request_id))
     assert dead["status"] == "in_progress" and dead["lease"] and dead["attempts"] == 1
