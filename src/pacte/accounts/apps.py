@@ -12,12 +12,30 @@ class AccountsConfig(AppConfig):
 
         from pacte.accounts import receivers, services
         from pacte.accounts.models import EmailIdentity, Organisation, User
+        from pacte.policy.registry import measure_register
         from pacte.rights.registry import register
 
         receivers.connect()
-        register(User, exporter=services.user_export, eraser=services.user_erase, kind="account")
-        register(EmailIdentity, kind="email_addresses")
-        register(Organisation, kind="organisations")
         register(
-            UserSession, exporter=services.user_sessions_export, eraser=lambda subject: 0, kind="sessions"
+            User,
+            exporter=services.user_export,
+            eraser=services.user_erase,
+            kind="account",
+            fields=services.USER_EXPORT_FIELDS,
+            label=_("Your account"),
+        )
+        register(EmailIdentity, kind="email_addresses", label=_("E-mail addresses"))
+        register(Organisation, kind="organisations", label=_("Employers you represent"))
+        register(
+            UserSession,
+            exporter=services.user_sessions_export,
+            eraser=lambda subject: 0,
+            kind="sessions",
+            fields=services.SESSION_EXPORT_FIELDS,
+            label=_("Signed-in sessions"),
+        )
+        measure_register(
+            "accounts.sign_in",
+            fr="Second facteur obligatoire pour le personnel ; mots de passe hachés avec Argon2id ; tentatives de connexion limitées ; tables de connexion ne contenant qu’un pseudonyme de l’adresse e-mail ; adresses IP des sessions réduites à leur réseau",
+            en="Second factor required for staff; passwords hashed with Argon2id; sign-in attempts rate-limited; sign-in tables hold only a pseudonym of the e-mail address; session IP addresses cut to their network",
         )

@@ -11,4 +11,4 @@ class ApiConfig(AppConfig):
         from pacte.api.models import ConsentEvidence
         from pacte.rights.registry import register
 
-        register(ConsentEvidence, kind="consent_evidence")
+        register(ConsentEvidence, kind="consent_evidence", label=_("Evidence recorded with your consents"))

@@ -9,7 +9,13 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from pacte.consent.models import ConsentState
+        from pacte.policy.registry import measure_register
         from pacte.rights.registry import register
 
         # The ledger keeps the proof of every change; the projection goes with the person.
-        register(ConsentState, kind="consents_current")
+        register(ConsentState, kind="consents_current", label=_("Your consent choices"))
+        measure_register(
+            "consent.proof",
+            fr="Chaque consentement donné ou retiré est prouvé dans le registre de preuves, avec la version de la politique en vigueur",
+            en="Every consent given or withdrawn is proved in the ledger, with the policy version in force",
+        )

@@ -13,5 +13,11 @@ class LedgerConfig(AppConfig):
         from pacte.core import schedule
         from pacte.ledger import app_settings
         from pacte.ledger.tasks import ledger_sign_if_due
+        from pacte.policy.registry import measure_register
 
         schedule.register(ledger_sign_if_due, every=timedelta(seconds=app_settings.sth_every_seconds()))
+        measure_register(
+            "ledger.tamper_evident",
+            fr="Registre de preuves en ajout seul et infalsifiable (arbre de hachage, têtes d’arbre signées Ed25519), sans donnée personnelle en clair",
+            en="Append-only, tamper-evident ledger of proofs (hash tree, Ed25519-signed tree heads), with no plaintext personal data",
+        )

@@ -27,7 +27,9 @@ class EntryType(models.TextChoices):
 PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     EntryType.CONSENT_GRANTED: frozenset({"purpose", "policy_version", "source"}),
     EntryType.CONSENT_WITHDRAWN: frozenset({"purpose", "policy_version", "source"}),
-    EntryType.TERMS_ACCEPTED: frozenset({"terms_url", "policy_version", "policy_sha256"}),
+    EntryType.TERMS_ACCEPTED: frozenset(
+        {"terms_url", "terms_version", "terms_sha256", "policy_version", "policy_sha256"}
+    ),
     EntryType.POLICY_ACCEPTED: frozenset({"policy_version", "policy_sha256"}),
     EntryType.POLICY_PUBLISHED: frozenset({"policy_version", "policy_sha256"}),
     EntryType.RECTIFICATION: frozenset({"field", "source"}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,19 +64,50 @@ def _split_key(text: str) -> tuple[str, ...]:
     return tuple(part.strip("\"'") for part in _KEY_PART.findall(text))
 
 
+def _open_array(rest: str) -> bool:
+    """Tell whether the value after ``=`` opens an array that continues on the next lines."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'', '""', rest).split("#", 1)[0]
+    return text.strip().startswith("[") and text.count("[") > text.count("]")
+
+
 def key_lines(content: str) -> dict[tuple[str, ...], int]:
-    """Map each table and key path of a TOML text to the line (1-based) that first declares it."""
+    """Map each table and key path of a TOML text to the line (1-based) that first declares it.
+
+    The n-th ``[[table]]`` of an array of tables is ``(*table, "n")``, and the n-th element of an array
+    written over several lines is ``(*key, "n")``, so that an error deep in a list names its own line.
+    """
     found: dict[tuple[str, ...], int] = {}
     table: tuple[str, ...] = ()
+    counts: dict[tuple[str, ...], int] = {}
+    array: tuple[str, ...] | None = None  # the key of a multi-line array being read
+    element = 0
     for number, line in enumerate(content.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("#") or not stripped:
+            continue
+        if array is not None:
+            if stripped.startswith("]"):
+                array = None
+            elif stripped.startswith(("{", '"', "'")):
+                path = (*array, str(element))
+                found.setdefault(path, number)
+                for inner in re.findall(r"([A-Za-z0-9_-]+)\s*=", stripped):
+                    found.setdefault((*path, inner), number)
+                element += 1
+            continue
         header = _HEADER.match(line)
-        if header and not line.lstrip().startswith("#"):
+        if header:
             table = _split_key(header.group(1))
             for depth in range(1, len(table) + 1):
                 found.setdefault(table[:depth], number)
+            if stripped.startswith("[["):
+                index = counts.get(table, 0)
+                counts[table] = index + 1
+                table = (*table, str(index))
+                found.setdefault(table, number)
             continue
         assign = _ASSIGN.match(line)
-        if assign and not line.lstrip().startswith("#"):
+        if assign:
             path = table + _split_key(assign.group(1))
             for depth in range(1, len(path) + 1):
                 found.setdefault(path[:depth], number)
@@ -83,11 +115,13 @@ def key_lines(content: str) -> dict[tuple[str, ...], int]:
             rest = line[assign.end() :]
             for inner in re.findall(r"([A-Za-z0-9_-]+)\s*=", rest):
                 found.setdefault((*path, inner), number)
+            if _open_array(rest):
+                array, element = path, 0
     return found
 
 
 def _line_for(lines: dict[tuple[str, ...], int], path: tuple[str | int, ...]) -> int:
-    keys = tuple(str(part) for part in path if not isinstance(part, int))
+    keys = tuple(str(part) for part in path)
     for depth in range(len(keys), 0, -1):
         if keys[:depth] in lines:
             return lines[keys[:depth]]
@@ -114,12 +148,15 @@ def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
             return None
         annotation = field.annotation
         origin = typing.get_origin(annotation)
-        if origin is dict:
+        if origin is typing.Union or origin is types.UnionType:
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = args[0] if args else None
+            origin = typing.get_origin(annotation)
+        if origin is list:
+            current = typing.get_args(annotation)[0]
+        elif origin is dict:
             current = typing.get_args(annotation)[1]
             expect_key = True
-        elif origin is typing.Union or str(origin) == "types.UnionType":
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            current = args[0] if args else None
         else:
             current = annotation
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
@@ -176,8 +213,12 @@ def _no_sale(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str, str
     return found
 
 
-def parse_policy(content: str, *, file: str = "<policy>") -> Policy:
-    """Parse and validate a policy text; raise PolicyFileError listing every problem."""
+def parse_policy(content: str, *, file: str = "<policy>", rules: bool = True) -> Policy:
+    """Parse and validate a policy text; raise PolicyFileError listing every problem.
+
+    ``rules=False`` skips the cross-section rules: for a recorded version, valid when it was recorded,
+    that must stay readable as it was even after a rule is added.
+    """
     try:
         data = tomllib.loads(content)
     except tomllib.TOMLDecodeError as error:
@@ -212,7 +253,7 @@ def parse_policy(content: str, *, file: str = "<policy>") -> Policy:
                 PolicyProblem(file, _line_for(lines, path), ".".join(str(p) for p in path), what, fix)
             )
         raise PolicyFileError(problems) from None
-    for problem in check_rules(policy):
+    for problem in check_rules(policy) if rules else []:
         problems.append(
             PolicyProblem(
                 file,

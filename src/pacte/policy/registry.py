@@ -1,4 +1,4 @@
-"""Which model fields hold personal data, and under which policy category.
+"""Which model fields hold personal data, and under which policy category; which measures protect it.
 
 A field declares its category with the attribute ``pacte_category`` (vault fields set it from their
 ``category=`` argument). A field may also say ``pacte_personal = True`` (personal, category still to
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import models
@@ -62,3 +63,37 @@ def not_personal(field: models.Field) -> models.Field:
     """Mark a field whose name looks personal as holding no personal data (``name = not_personal(…)``)."""
     field.pacte_personal = False  # type: ignore[attr-defined]
     return field
+
+
+# --- Security measures actually in place (GDPR Art. 30(1)(g), Art. 32) ------------------------------
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A technical or organisational measure an app implements, said in French and English."""
+
+    id: str
+    fr: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.fr
+
+
+_measures: dict[str, Measure] = {}
+
+
+def measure_register(measure_id: str, *, fr: str, en: str) -> Measure:
+    """Declare a security measure the calling app implements; call it from ``AppConfig.ready()``.
+
+    The Art. 30 register lists only registered measures, so a measure is claimed exactly when the code
+    that implements it is installed. Registering the same id again replaces its texts.
+    """
+    measure = Measure(id=measure_id, fr=fr, en=en)
+    _measures[measure_id] = measure
+    return measure
+
+
+def measure_list() -> list[Measure]:
+    """Return every registered measure, ordered by id."""
+    return [_measures[key] for key in sorted(_measures)]

@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from pacte.policy.schema import Duration, Policy
+from pacte.policy.registry import measure_list
+from pacte.policy.schema import Duration, Policy, Terms
 
 EU_EEA = {
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
@@ -125,6 +126,8 @@ def notice_context(policy: Policy, lang: str) -> dict[str, Any]:
             "widgets": widgets,
             "retention": retention,
             "cookie_choice_months": op.cookie_choice_months,
+            # Only what the installed apps implement (see registry.measure_register).
+            "measures": [measure.get(lang) for measure in measure_list()],
         }
 
 
@@ -142,9 +145,27 @@ def notice_markdown(policy: Policy, lang: str, *, version: Any = None) -> str:
         return render_to_string("policy/notice.md", {**notice_context(policy, lang), "version": version})
 
 
+def terms_context(terms: Terms, lang: str) -> dict[str, Any]:
+    """Return the terms of use's texts in ``lang`` (``fr`` or ``en``)."""
+    return {
+        "lang": lang,
+        "title": terms.title.get(lang),
+        "introduction": terms.introduction.get(lang) if terms.introduction else "",
+        "sections": [
+            {"title": section.title.get(lang), "paragraphs": [p.get(lang) for p in section.paragraphs]}
+            for section in terms.sections
+        ],
+    }
+
+
 def register_rows(policy: Policy) -> list[dict[str, Any]]:
-    """Return the GDPR Art. 30 record of processing: one row per purpose (English labels)."""
+    """Return the GDPR Art. 30 record of processing: one row per purpose (English labels).
+
+    The security measures are those the installed apps registered (``measure_register``): the register
+    claims only what the running code implements.
+    """
     op = policy.operator
+    measures = [measure.en for measure in measure_list()]
     rows = []
     for pid, purpose in policy.purposes.items():
         recipients = [(rid, r) for rid, r in policy.recipients.items() if pid in r.purposes]
@@ -167,10 +188,7 @@ def register_rows(policy: Policy) -> list[dict[str, Any]]:
                 "retention": f"{retention.label.en} [{retention.anchor} + {retention.duration}]"
                 if retention
                 else "",
-                "security_measures": (
-                    "personal fields encrypted per subject (AES-256-GCM, keys in a separate store); TLS in transit; "
-                    "tamper-evident ledger of consents, disclosures and staff reads; MFA for staff"
-                ),
+                "security_measures": measures,
             }
         )
     return rows

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pacte.policy.schema import Policy
 
 MAX_COOKIE_MONTHS = 13  # CNIL: consent cookies live at most 13 months
+TERMS_PATH = "/terms/"  # where Pacte serves the [terms] table
 
 
 @dataclass(frozen=True)
@@ -164,4 +165,28 @@ def check_rules(policy: Policy) -> list[Problem]:
                     "give it a purpose with consent_required = true",
                 )
             )
+    problems.extend(_terms_problems(policy))
     return problems
+
+
+def _terms_problems(policy: Policy) -> list[Problem]:
+    """The terms accepted at registration must exist where sign-up says they are."""
+    url = policy.operator.terms_url
+    if policy.terms is None and url == TERMS_PATH:
+        return [
+            Problem(
+                ("operator", "terms_url"),
+                f"sign-up asks people to accept the terms of use at {TERMS_PATH}, but the file has no [terms] table",
+                "add a [terms] table (title and [[terms.sections]]), "
+                "or set terms_url to the address where your terms are published",
+            )
+        ]
+    if policy.terms is not None and url != TERMS_PATH:
+        return [
+            Problem(
+                ("operator", "terms_url"),
+                f"the file declares [terms] but terms_url sends people to {url!r}",
+                f'remove terms_url (it defaults to "{TERMS_PATH}", where [terms] is served) or remove [terms]',
+            )
+        ]
+    return []

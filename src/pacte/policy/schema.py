@@ -7,10 +7,12 @@ renting data: the schema cannot express it. Cross-references between sections ar
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
@@ -114,7 +116,9 @@ class Operator(Strict):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = "FR"
     minimum_age: Annotated[int, Field(ge=13, le=21)]
     change_notice_days: Annotated[int, Field(ge=0, le=365)]
-    terms_url: Annotated[str, Field(min_length=1)]
+    # Where the terms of use accepted at registration are published: "/terms/" (the default) serves the
+    # [terms] table of this file; another address means the operator publishes them elsewhere.
+    terms_url: Annotated[str, Field(min_length=1)] = "/terms/"
     cookie_choice_months: Annotated[int, Field(ge=1, le=13)] = 6
     description: Text | None = None
 
@@ -171,12 +175,85 @@ class Cookie(Strict):
         return _duration(value)
 
 
+WidgetEmbed = Literal["facebook_like", "facebook_share", "tidio_chat"]
+# Each embed's kind and the one host it loads from (the placeholder names it; the page's CSP opens to it).
+WIDGET_EMBEDS: dict[str, tuple[str, str]] = {
+    "facebook_like": ("social", "www.facebook.com"),
+    "facebook_share": ("social", "www.facebook.com"),
+    "tidio_chat": ("chat", "code.tidio.co"),
+}
+# The layouts each Facebook plugin accepts (its "layout" parameter).
+FACEBOOK_LAYOUTS: dict[str, tuple[str, ...]] = {
+    "facebook_like": ("standard", "button_count", "button", "box_count"),
+    "facebook_share": ("button_count", "button", "box_count", "icon_link"),
+}
+
+
 class Widget(Strict):
     kind: WidgetKind
     recipient: Identifier
     host: Annotated[str, Field(pattern=r"^[a-z0-9.-]+$")]
     purpose: Identifier
     label: Text
+    # How it is embedded once agreed to, and that embed's own parameters.
+    embed: WidgetEmbed
+    public_key: Annotated[str, Field(pattern=r"^[a-z0-9]{16,64}$")] | None = None  # tidio_chat
+    # facebook_*: the address liked or shared (default: the page the button is on), and the layout.
+    href: Annotated[str, Field(pattern=r"^https://[^\s\"<>]+$")] | None = None
+    layout: str | None = None
+
+    @model_validator(mode="after")
+    def check_embed(self) -> Widget:
+        kind, host = WIDGET_EMBEDS[self.embed]
+        if self.kind != kind:
+            raise ValueError(
+                f"a {self.embed} widget is of kind '{kind}', not '{self.kind}' — write kind = \"{kind}\""
+            )
+        if self.host != host:
+            raise ValueError(
+                f'a {self.embed} widget loads from {host}, not {self.host} — write host = "{host}"'
+            )
+        if self.embed == "tidio_chat":
+            if self.public_key is None:
+                raise ValueError(
+                    "a tidio_chat widget needs the public key of your Tidio account (without it the chat "
+                    'cannot load) — add public_key = "…", found in Tidio\'s panel under Settings › Developer'
+                )
+            if self.href is not None or self.layout is not None:
+                raise ValueError(
+                    "href and layout are Facebook parameters — remove them from a tidio_chat widget"
+                )
+        else:
+            if self.public_key is not None:
+                raise ValueError(f"public_key is a Tidio parameter — remove it from a {self.embed} widget")
+            layouts = FACEBOOK_LAYOUTS[self.embed]
+            if self.layout is not None and self.layout not in layouts:
+                raise ValueError(
+                    f"{self.layout!r} is not a layout of {self.embed} — use one of {', '.join(layouts)}"
+                )
+        return self
+
+
+class TermsSection(Strict):
+    """One section of the terms of use: a title and its paragraphs, each in French and English."""
+
+    title: Text
+    paragraphs: Annotated[list[Text], Field(min_length=1)]
+
+
+class Terms(Strict):
+    """The terms of use a customer accepts at registration, served at ``/terms/``."""
+
+    title: Text
+    introduction: Text | None = None
+    sections: Annotated[list[TermsSection], Field(min_length=1)]
+
+    def sha256(self) -> str:
+        """Return the fingerprint of the terms' text, both languages (unchanged by edits elsewhere)."""
+        canonical = json.dumps(
+            self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Policy(Strict):
@@ -190,3 +267,4 @@ class Policy(Strict):
     recipients: dict[Identifier, Recipient] = {}
     cookies: dict[str, Cookie] = {}
     widgets: dict[Identifier, Widget] = {}
+    terms: Terms | None = None

@@ -17,10 +17,11 @@ _recorded: dict[str, PolicyVersion] = {}
 
 def reset_caches() -> None:
     """Forget what this process remembers of recorded versions and rendered notices (tests)."""
-    from pacte.policy import views
+    from pacte.policy import selectors, views
 
     _recorded.clear()
     views.notice_cache.clear()
+    selectors.terms_sha_cache.clear()
 
 
 def policy_check_file(*, path: Path) -> Policy:

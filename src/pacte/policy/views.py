@@ -1,17 +1,19 @@
-"""The public privacy notice and its archive of versions."""
+"""The public privacy notice, the terms of use, and their archives of versions."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from pacte.policy import selectors
-from pacte.policy.render import notice_html
+from pacte.policy.render import notice_html, terms_context
+from pacte.policy.rules import TERMS_PATH
+from pacte.policy.schema import Policy, Terms
 
 
 def _lang() -> str:
@@ -57,3 +59,53 @@ def version(request: HttpRequest, number: int) -> HttpResponse:
     policy = selectors.policy_of_version(found)
     body = mark_safe(_notice_body(policy, found, _lang()))  # noqa: S308
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
+
+
+def _terms_page(
+    request: HttpRequest, policy: Policy, terms: Terms, *, number: int, archived: bool
+) -> HttpResponse:
+    since = selectors.policy_version_get(number=number)
+    context = {
+        **terms_context(terms, _lang()),
+        "operator": policy.operator,
+        "number": number,
+        "since": since.loaded_at if since else None,
+        "sha256": terms.sha256(),
+        "archived": archived,
+    }
+    return render(request, "policy/terms.html", context)
+
+
+@require_safe
+def terms(request: HttpRequest) -> HttpResponse:
+    """Show the terms of use in force, in the visitor's language."""
+    current = selectors.terms_current()
+    policy = selectors.policy_active()
+    if policy.terms is None or current.version is None:
+        if current.url != TERMS_PATH:  # the operator publishes them elsewhere
+            return redirect(current.url)
+        raise Http404
+    return _terms_page(request, policy, policy.terms, number=current.version, archived=False)
+
+
+@require_safe
+def terms_versions(request: HttpRequest) -> HttpResponse:
+    """List every distinct version of the terms of use."""
+    current = selectors.terms_current()
+    return render(
+        request,
+        "policy/terms_versions.html",
+        {"versions": selectors.terms_version_list(), "current": current},
+    )
+
+
+@require_safe
+def terms_version(request: HttpRequest, number: int) -> HttpResponse:
+    """Show the terms of use of policy version ``number`` exactly as they were."""
+    found = selectors.terms_of_version(number=number)
+    if found is None:
+        raise Http404
+    version, old_terms = found
+    first = selectors.terms_first_version(sha256=old_terms.sha256(), up_to=version.number)
+    policy = selectors.policy_of_version(version)
+    return _terms_page(request, policy, old_terms, number=first, archived=True)
