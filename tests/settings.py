@@ -8,3 +8,6 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 # Tasks run at once in tests (mail reaches the test SMTP server before the request returns); the
 # worker's database backend is exercised by the tests that say so.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+# A response that sets a cookie the policy does not declare fails the test (consent/middleware.py).
+PACTE_STRICT_COOKIES = True

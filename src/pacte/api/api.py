@@ -13,7 +13,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -25,6 +25,9 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from pacte.core.errors import PacteError
+
+if TYPE_CHECKING:
+    from pacte.consent.selectors import ConsentView
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +203,8 @@ def timestamp(moment: datetime.datetime | None) -> str | None:
 
 class ConsentOut(Schema):
     purpose: str
-    granted: bool
+    granted: bool = Field(description="May we? False when never asked, withdrawn, or while restricted.")
+    restricted: bool = Field(description="Processing of this subject is restricted (GDPR art. 18).")
     changed_at: Timestamp | None
     source: str | None
     policy_version: int | None
@@ -237,14 +241,16 @@ def _subject(subject_id: uuid.UUID) -> Any:
     return subject
 
 
-def _row(row: dict) -> dict:
+def _out(view: ConsentView) -> dict:
+    """The API form of a ``ConsentView`` (the one read model of consent)."""
     return {
-        "purpose": row["purpose"],
-        "granted": row["granted"],
-        "changed_at": timestamp(row["changed_at"]),
-        "source": row["source"],
-        "policy_version": row["policy_version"],
-        "receipt_seq": row["entry_seq"],
+        "purpose": view.purpose,
+        "granted": view.granted,
+        "restricted": view.restricted,
+        "changed_at": timestamp(view.changed_at),
+        "source": view.source,
+        "policy_version": view.policy_version,
+        "receipt_seq": view.entry_seq,
     }
 
 
@@ -254,36 +260,27 @@ def consents_list(request: HttpRequest, subject_id: uuid.UUID) -> list[dict]:
     from pacte.consent.selectors import consent_list
 
     _subject(subject_id)
-    return [_row(row) for row in consent_list(subject_id=subject_id)]
+    return [_out(view) for view in consent_list(subject_id=subject_id)]
 
 
 @api.get("/subjects/{subject_id}/consents/{purpose}", response={200: ConsentOut, **ERRORS_GET})
 def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> Any:
     """May we? One indexed read of the current state (the hot path: answered without re-validation)."""
-    from pacte.consent.selectors import consent_state_read
+    from pacte.consent import selectors
     from pacte.consent.services import purpose_check
 
     purpose_check(purpose)
-    body = consent_state_read(subject_id=subject_id, purpose=purpose)
-    if body is None:
-        _subject(subject_id)
-        body = {
-            "purpose": purpose,
-            "granted": False,
-            "changed_at": None,
-            "source": None,
-            "policy_version": None,
-            "receipt_seq": None,
-        }
-    else:
-        body["changed_at"] = timestamp(body["changed_at"])
-    return JsonResponse(body)
+    view = selectors.consent_get(subject_id=subject_id, purpose=purpose)
+    if view is None:
+        raise PacteError(_("There is no such data subject."), "consent.unknown_subject", status=404)
+    return JsonResponse(_out(view))
 
 
 @api.post("/subjects/{subject_id}/consents", response={200: ConsentChange, **ERRORS_POST})
 def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn) -> dict:
     """Grant or withdraw a purpose; the answer carries the ledger receipt of the change."""
     from pacte.api.models import ConsentEvidence
+    from pacte.consent import selectors
     from pacte.consent.services import consent_set
     from pacte.ledger.selectors import receipt_build
 
@@ -301,22 +298,9 @@ def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn
             ConsentEvidence.objects.create(
                 subject=subject, entry_seq=state.entry_seq, evidence=payload.evidence, api_key=key
             )
-    if state is None:  # withdrawing what was never granted: nothing to record
-        return {
-            "purpose": payload.purpose,
-            "granted": False,
-            "changed_at": None,
-            "source": None,
-            "policy_version": None,
-            "receipt_seq": None,
-            "receipt": {},
-        }
-    return {
-        "purpose": state.purpose,
-        "granted": state.granted,
-        "changed_at": timestamp(state.changed_at),
-        "source": state.source,
-        "policy_version": state.policy_version,
-        "receipt_seq": state.entry_seq,
-        "receipt": receipt_build(seq=state.entry_seq),
-    }
+    # The state as every reader sees it (not granted while restricted); no receipt when nothing changed
+    # because it was never granted.
+    view = selectors.consent_get(subject_id=subject.pk, purpose=payload.purpose)
+    assert view is not None  # the subject exists: consent_set just checked it
+    receipt = receipt_build(seq=state.entry_seq) if state is not None else {}
+    return {**_out(view), "receipt": receipt}

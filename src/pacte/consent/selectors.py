@@ -1,10 +1,13 @@
-"""Reads of consent: the one-read check, the portal's list, and what the cookie banner asks."""
+"""Reads of consent: the one read model (``ConsentView``), the check, and what the cookie banner asks."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from django.db.models import FilteredRelation, Q
 
 from pacte.consent.models import ConsentState
 from pacte.policy import selectors as policy_selectors
@@ -15,50 +18,115 @@ def consent_purpose_ids() -> list[str]:
     return [pid for pid, _purpose in policy_selectors.purpose_list(consent_required=True)]
 
 
+@dataclass(frozen=True)
+class ConsentView:
+    """The state of one consent purpose of one subject, as every reader shows it (API, portal, export).
+
+    ``granted`` answers "may we?": false when never asked, withdrawn, or while the subject's processing is
+    restricted (GDPR art. 18, ``restricted``). ``chosen`` is the person's last recorded choice, kept
+    through a restriction and in force again once it is lifted.
+    """
+
+    purpose: str
+    granted: bool
+    restricted: bool
+    chosen: bool
+    changed_at: datetime.datetime | None
+    source: str | None
+    policy_version: int | None
+    entry_seq: int | None
+    label: str = ""
+    description: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the view as JSON-ready values (the export's ``consents`` rows)."""
+        row = asdict(self)
+        row["changed_at"] = self.changed_at.isoformat() if self.changed_at else None
+        return row
+
+
+def _view(
+    *,
+    purpose: str,
+    restricted: bool,
+    state: tuple[Any, ...] | None,
+    lang: str,
+) -> ConsentView:
+    granted, changed_at, source, version, seq = state if state and state[0] is not None else (None,) * 5
+    texts = policy_selectors.policy_active().purposes.get(purpose)
+    return ConsentView(
+        purpose=purpose,
+        granted=bool(granted) and not restricted,
+        restricted=restricted,
+        chosen=bool(granted),
+        changed_at=changed_at,
+        source=source,
+        policy_version=version,
+        entry_seq=seq,
+        label=texts.label.get(lang) if texts else "",
+        description=texts.description.get(lang) if texts else "",
+    )
+
+
+_STATE_FIELDS = ("granted", "changed_at", "source", "policy_version", "entry_seq")
+
+
+def consent_get(*, subject_id: uuid.UUID | str, purpose: str, lang: str = "en") -> ConsentView | None:
+    """Return the state of one purpose for a subject in one indexed read; None when there is no such subject.
+
+    Never asked reads as not granted; a restricted subject consents to nothing (``restricted=True``).
+    """
+    from pacte.subjects.models import Subject
+
+    row = (
+        Subject.objects.filter(pk=subject_id)
+        .annotate(state=FilteredRelation("consents", condition=Q(consents__purpose=purpose)))
+        .values_list("restricted_at", *(f"state__{name}" for name in _STATE_FIELDS))
+        .first()
+    )
+    if row is None:
+        return None
+    return _view(purpose=purpose, restricted=row[0] is not None, state=tuple(row[1:]), lang=lang)
+
+
+def consent_list(*, subject_id: uuid.UUID | str, lang: str = "en", banner: bool = True) -> list[ConsentView]:
+    """Return every consent purpose of the policy with this subject's state (never asked = not granted).
+
+    With ``banner=False``, leave out the purposes the cookie banner asks per browser. A restricted
+    subject's purposes all read ``granted=False, restricted=True``.
+    """
+    from pacte.subjects.selectors import subject_is_restricted
+
+    restricted = subject_is_restricted(subject_id=subject_id)
+    states = {
+        row[0]: tuple(row[1:])
+        for row in ConsentState.objects.filter(subject_id=subject_id).values_list("purpose", *_STATE_FIELDS)
+    }
+    in_banner = set() if banner else {row.id for row in banner_purposes(lang=lang)}
+    return [
+        _view(purpose=pid, restricted=restricted, state=states.get(pid), lang=lang)
+        for pid in consent_purpose_ids()
+        if pid not in in_banner
+    ]
+
+
 def consent_check(*, subject_id: uuid.UUID | str, purpose: str) -> bool:
     """Tell whether ``subject_id`` currently consents to ``purpose`` (silence is refusal): one indexed read.
 
-    A subject whose processing is restricted (GDPR art. 18) consents to nothing until it is lifted.
+    The ``granted`` of ``consent_get``: a restricted subject consents to nothing until it is lifted.
     """
-    return ConsentState.objects.filter(
-        subject_id=subject_id, purpose=purpose, granted=True, subject__restricted_at__isnull=True
-    ).exists()
+    view = consent_get(subject_id=subject_id, purpose=purpose)
+    return view is not None and view.granted
 
 
 def consent_subject_ids(*, purpose: str) -> Any:
-    """Return a queryset of the subject ids that currently consent to ``purpose``."""
+    """Return a queryset of the subject ids that currently consent to ``purpose`` (restricted ones left out).
+
+    The bulk form of ``consent_check`` (same rule), for campaigns.
+    """
     return ConsentState.objects.filter(
         purpose=purpose, granted=True, subject__restricted_at__isnull=True
     ).values_list("subject_id", flat=True)
-
-
-def consent_list(
-    *, subject_id: uuid.UUID | str, lang: str = "en", banner: bool = True
-) -> list[dict[str, Any]]:
-    """Return every consent purpose with this subject's state (never asked = not granted).
-
-    With ``banner=False``, leave out the purposes the cookie banner asks per browser.
-    """
-    states = {state.purpose: state for state in ConsentState.objects.filter(subject_id=subject_id)}
-    in_banner = set() if banner else {row.id for row in banner_purposes(lang=lang)}
-    rows = []
-    for pid, purpose in policy_selectors.purpose_list(consent_required=True):
-        if pid in in_banner:
-            continue
-        state = states.get(pid)
-        rows.append(
-            {
-                "purpose": pid,
-                "label": purpose.label.get(lang),
-                "description": purpose.description.get(lang),
-                "granted": bool(state and state.granted),
-                "changed_at": state.changed_at if state else None,
-                "source": state.source if state else None,
-                "policy_version": state.policy_version if state else None,
-                "entry_seq": state.entry_seq if state else None,
-            }
-        )
-    return rows
 
 
 @dataclass(frozen=True)
@@ -101,6 +169,11 @@ def cookie_names_of(*, purposes: list[str]) -> list[str]:
     return [name for name, cookie in policy.cookies.items() if cookie.purpose in purposes]
 
 
+def cookie_names_declared() -> set[str]:
+    """Return the name of every cookie the active policy declares (``[cookies.<name>]``)."""
+    return set(policy_selectors.policy_active().cookies)
+
+
 def subject_purpose_list(*, lang: str = "en") -> list[tuple[str, str]]:
     """Return (id, label) of the consent purposes asked of a person (not those of the cookie banner)."""
     in_banner = {row.id for row in banner_purposes(lang=lang)}
@@ -109,40 +182,3 @@ def subject_purpose_list(*, lang: str = "en") -> list[tuple[str, str]]:
         for pid, purpose in policy_selectors.purpose_list(consent_required=True)
         if pid not in in_banner
     ]
-
-
-def consent_state_read(*, subject_id: uuid.UUID, purpose: str) -> dict[str, Any] | None:
-    """Return the current state of one consent (the API's hot path): one indexed read in plain SQL.
-
-    ``granted`` is already false for a subject whose processing is restricted. None when never asked.
-    """
-    import datetime
-
-    from django.db import connection
-
-    from pacte.subjects.models import Subject
-
-    state_table = ConsentState._meta.db_table
-    subject_table = Subject._meta.db_table
-    key = Subject._meta.pk.get_db_prep_value(subject_id, connection)  # type: ignore[union-attr]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT c.granted, c.changed_at, c.source, c.policy_version, c.entry_seq, s.restricted_at "  # noqa: S608
-            f"FROM {state_table} c JOIN {subject_table} s ON s.id = c.subject_id "
-            "WHERE c.subject_id = %s AND c.purpose = %s",
-            [key, purpose],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    granted, changed_at, source, version, seq, restricted_at = row
-    if isinstance(changed_at, str):  # SQLite hands back text, in UTC
-        changed_at = datetime.datetime.fromisoformat(changed_at).replace(tzinfo=datetime.UTC)
-    return {
-        "purpose": purpose,
-        "granted": bool(granted) and restricted_at is None,
-        "changed_at": changed_at,
-        "source": source,
-        "policy_version": version,
-        "receipt_seq": seq,
-    }

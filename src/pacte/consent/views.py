@@ -95,7 +95,8 @@ def my_consents(request: HttpRequest) -> HttpResponse:
             )
         return redirect("consent:my_consents")
     rows = selectors.consent_list(subject_id=subject_id, lang=_lang(), banner=False)
-    return render(request, "consent/my_consents.html", {"rows": rows})
+    restricted = any(row.restricted for row in rows)
+    return render(request, "consent/my_consents.html", {"rows": rows, "restricted": restricted})
 
 
 @login_required

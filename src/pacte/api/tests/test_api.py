@@ -64,7 +64,7 @@ def test_the_api_matches_the_portal_after_each_change_and_every_change_has_a_rec
             portal.post("/account/consents/", change)
         listed = {row["purpose"]: row["granted"] for row in client.get(base).json()}
         one_by_one = {pid: client.get(f"{base}/{pid}").json()["granted"] for pid in listed}
-        expected = {row["purpose"]: row["granted"] for row in consent_list(subject_id=user.subject_id)}
+        expected = {row.purpose: row.granted for row in consent_list(subject_id=user.subject_id)}
         assert listed == one_by_one == expected
         assert {pid: listed[pid] for pid in ("newsletter", "promotions", "testimonials")} == _portal(portal)
     assert [str(e.evidence) for e in ConsentEvidence.objects.order_by("created_at")] == [

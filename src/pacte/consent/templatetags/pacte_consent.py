@@ -2,12 +2,12 @@
 
 Nothing is requested from the widget's host until this browser has agreed to the widget's purpose; the
 page's Content-Security-Policy opens to that host only on the pages where the widget really renders.
+Each widget loads its own embed, built from the parameters the policy declares for it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from django import template
 from django.template.loader import render_to_string
@@ -16,32 +16,32 @@ from django.utils.translation import get_language
 
 register = template.Library()
 
-# How each kind of widget is embedded once agreed to: (CSP directive, URL template).
-EMBEDS = {
-    "social": ("frame-src", "https://{host}/plugins/like.php?href={page}"),
-    "video": ("frame-src", "https://{host}/embed"),
-    "map": ("frame-src", "https://{host}/embed"),
-    "chat": ("script-src", "https://{host}/widget.js"),
-}
-
 
 @register.simple_tag(takes_context=True)
 def pacte_widget(context: dict[str, Any], widget_id: str) -> SafeString:
     from pacte.consent import banner
+    from pacte.consent.widgets import embed_for
     from pacte.policy.selectors import policy_active
 
     request = context["request"]
-    widget = policy_active().widgets.get(widget_id)
+    policy = policy_active()
+    widget = policy.widgets.get(widget_id)
     if widget is None:
         return SafeString("")
     lang = (get_language() or "fr")[:2]
-    purpose = policy_active().purposes[widget.purpose]
+    purpose = policy.purposes[widget.purpose]
+    recipient = policy.recipients.get(widget.recipient)
+    # What the host would receive, in the policy's own words: its recipient's data categories.
+    receives = [
+        policy.categories[cid].label.get(lang)
+        for cid in (recipient.categories if recipient else [])
+        if cid in policy.categories
+    ]
     agreed = banner.state_read(request).granted(widget.purpose)
-    directive, url = EMBEDS[widget.kind]
-    src = url.format(host=widget.host, page=quote(request.build_absolute_uri(), safe=""))
-    if agreed:
+    embed = embed_for(widget, page=request.build_absolute_uri(), lang=lang) if agreed else None
+    if embed is not None:
         extra = getattr(request, "pacte_csp_extra", {})
-        extra.setdefault(directive, set()).add(f"https://{widget.host}")
+        extra.setdefault(embed.directive, set()).add(embed.origin)
         request.pacte_csp_extra = extra
     return SafeString(
         render_to_string(
@@ -50,11 +50,12 @@ def pacte_widget(context: dict[str, Any], widget_id: str) -> SafeString:
                 "id": widget_id,
                 "widget": widget,
                 "label": widget.label.get(lang),
+                "recipient": recipient.name if recipient else widget.recipient,
+                "receives": receives,
                 "purpose_id": widget.purpose,
                 "purpose": purpose.label.get(lang),
                 "agreed": agreed,
-                "src": src,
-                "directive": directive,
+                "embed": embed,
                 "next": request.get_full_path(),
             },
             request=request,

@@ -110,7 +110,7 @@ def test_my_consents_toggles_and_every_change_has_a_receipt_that_verifies() -> N
     assert client.post("/account/consents/", {"purpose": "newsletter", "granted": "1"}).status_code == 302
     assert client.post("/account/consents/", {"purpose": "promotions", "granted": "1"}).status_code == 302
     assert client.post("/account/consents/", {"purpose": "newsletter", "granted": "0"}).status_code == 302
-    rows = {row["purpose"]: row["granted"] for row in consent_list(subject_id=user.subject_id, banner=False)}
+    rows = {row.purpose: row.granted for row in consent_list(subject_id=user.subject_id, banner=False)}
     assert rows == {"newsletter": False, "promotions": True, "testimonials": False}
     # A purpose the policy does not declare is refused with a message, nothing recorded.
     before = Entry.objects.count()
