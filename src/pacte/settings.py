@@ -39,7 +39,23 @@ def _env_list(name: str, default: list[str]) -> list[str]:
 # "embedded" (one box, generated secrets under PACTE_HOME) or "production" (every secret must be given).
 PACTE_MODE = os.environ.get("PACTE_MODE", "embedded").strip().lower()
 PACTE_PRODUCTION = PACTE_MODE == "production"
-PACTE_HOME = Path(os.environ.get("PACTE_HOME") or (Path.cwd() / "var")).resolve()
+
+
+def _pacte_home() -> Path:
+    """Where Pacte keeps its files, the same whatever folder it is started from.
+
+    PACTE_HOME when set; otherwise ``var/`` of the source checkout Pacte runs from (where `make run`
+    puts it); otherwise, for an installed package, ``$XDG_DATA_HOME/pacte`` (``~/.local/share/pacte``).
+    """
+    if os.environ.get("PACTE_HOME"):
+        return Path(os.environ["PACTE_HOME"]).expanduser().resolve()
+    if (PROJECT_DIR / "pyproject.toml").exists() and (PROJECT_DIR / "src" / "pacte").is_dir():
+        return PROJECT_DIR / "var"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return (Path(data) / "pacte").resolve()
+
+
+PACTE_HOME = _pacte_home()
 # Everything Pacte writes (SQLite files and their -wal/-shm, keys, the mail spool, exports) is for the
 # user running it alone, whatever the umask it was started with: files 0600, folders 0700.
 os.umask(0o077)
@@ -63,6 +79,14 @@ def _secret_key() -> str:
             "print(secrets.token_urlsafe(50))'`)."
         )
     path = PACTE_HOME / "secret.key"
+    if not path.exists() and (PACTE_HOME / "pacte.sqlite3").exists():
+        # Sessions, sign-in links and unsubscribe tokens of those databases were signed with the lost key.
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            f"{PACTE_HOME} holds Pacte's databases but not their secret.key: put it back (or set "
+            "PACTE_SECRET_KEY), or check that PACTE_HOME names the folder Pacte was installed with."
+        )
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -105,6 +129,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pacte.core.middleware.SecurityHeadersMiddleware",
+    # Every cookie a response sets must be declared by the policy (fails in DEBUG and tests, logged otherwise).
+    "pacte.consent.middleware.UndeclaredCookieMiddleware",
     "pacte.vault.middleware.VaultScopeMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -224,6 +250,7 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 ACCOUNT_ADAPTER = "pacte.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_DISPLAY = "pacte.accounts.adapter.user_display_name"  # a person's own name, or nothing
 ACCOUNT_FORMS = {
     "signup": "pacte.accounts.forms.SignupForm",
     "login": "pacte.accounts.forms.LoginForm",

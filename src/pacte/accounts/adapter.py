@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils import translation
 
 from pacte.accounts import selectors, services
 from pacte.accounts.models import User
 
 STASH = "_pacte_real_emails"
 # Context keys through which allauth hands an address to a mail or a message template.
-EMAIL_KEYS = ("email", "from_email", "to_email")
+EMAIL_KEYS = ("email", "from_email", "to_email", "deleted_email")
 
 
 def real_address(value: Any) -> Any:
@@ -32,6 +36,37 @@ def _stash() -> dict[str, str]:
     if not hasattr(request, STASH):
         setattr(request, STASH, {})
     return getattr(request, STASH)
+
+
+@dataclass(frozen=True)
+class MailSite:
+    """What allauth's mail templates call ``current_site``: the operator's name and the public domain."""
+
+    name: str
+    domain: str
+    url: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def mail_site() -> MailSite:
+    """Return the site a mail speaks for: ``operator.name`` of the policy, the host of PACTE_BASE_URL."""
+    from pacte.policy.selectors import policy_active
+
+    url = str(settings.PACTE_BASE_URL).rstrip("/")
+    return MailSite(name=policy_active().operator.name, domain=urlsplit(url).netloc, url=url)
+
+
+def user_display_name(user: Any) -> str:
+    """Name a person by the name they gave, or not at all (never ``user:<uuid>``, never an address).
+
+    allauth's ``{% user_display %}`` calls this when settings.ACCOUNT_USER_DISPLAY points here; Pacte's
+    own templates use ``{% person_name %}`` (templatetags/pacte_accounts.py), which calls it too.
+    """
+    if isinstance(user, User) and user.name:
+        return str(user.name)
+    return ""
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -54,6 +89,7 @@ class AccountAdapter(DefaultAccountAdapter):
             phone=data.get("phone", ""),
             postal_address=form.postal_address(),
             organisation=form.organisation(),
+            language=translation.get_language() or "",
         )
         from pacte.consent.services import consent_set
 
@@ -62,7 +98,11 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Send to the real address behind ``email``; never to a pseudonym, never to a stopped account."""
+        """Send to the real address behind ``email``; never to a pseudonym, never to a stopped account.
+
+        The mail is written in the holder's language (``User.language``; the page's for an address Pacte
+        does not know), names the operator of the policy and greets the person by name, or not at all.
+        """
         real = email
         if email.endswith("@" + services.PSEUDONYM_DOMAIN):
             real = selectors.email_real(pseudonym=email) or _stash().get(email) or ""
@@ -78,11 +118,17 @@ class AccountAdapter(DefaultAccountAdapter):
             and not template_prefix.startswith("account/email/password")
         ):
             return
-        shown = {key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()}
         holder = user if isinstance(user, User) else User.objects.filter(email=email).first()
+        shown = {
+            "current_site": mail_site(),
+            "person_name": user_display_name(holder),
+            **{key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()},
+        }
         from pacte.messaging.services import message_queue, message_queue_ephemeral
 
-        rendered = self.render_mail(template_prefix, real, shown)
+        language = holder.language if holder is not None else translation.get_language()
+        with translation.override(language or settings.LANGUAGE_CODE):
+            rendered = self.render_mail(template_prefix, real, shown)
         html = next((body for body, mime in getattr(rendered, "alternatives", []) if mime == "text/html"), "")
         if holder is None:
             # Nobody Pacte knows (e.g. "no account with this address"): queued like any other mail, so the
@@ -107,6 +153,16 @@ class AccountAdapter(DefaultAccountAdapter):
             # The old address has been told; Pacte has no reason to keep it any longer.
             services.email_identity_forget(pseudonym=str(context.get("from_email", "")))
 
+    def send_notification_mail(
+        self,
+        template_prefix: str,
+        user: Any,
+        context: dict[str, Any] | None = None,
+        email: str | None = None,
+    ) -> None:
+        """Hand the account holder to ``send_mail``, so that a notice speaks their language and name."""
+        super().send_notification_mail(template_prefix, user, {"user": user, **(context or {})}, email)
+
     def add_message(
         self,
         request: HttpRequest,
@@ -125,9 +181,8 @@ class AccountAdapter(DefaultAccountAdapter):
         super().add_message(request, level, message_template, message_context, extra_tags, message)
 
     def user_display(self, user: Any) -> str:
-        if isinstance(user, User):
-            return str(user.name) if user.name else (selectors.user_email(user=user) or "")
-        return super().user_display(user)
+        """Name the person as every mail and message does (see ``user_display_name``)."""
+        return user_display_name(user)
 
     def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> Any:
         response = super().post_login(request, user, **kwargs)

@@ -10,10 +10,18 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from pacte.accounts.models import AccountKind
+from pacte.accounts.models import AccountKind, Language
 from pacte.accounts.services import email_pseudonym
 from pacte.core.forms import TextField
 from pacte.vault.fields import normalise_phone
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """Return the languages the policy offers, each named in its own language."""
+    from pacte.policy.selectors import policy_active
+
+    names = dict(Language.choices)
+    return [(code, names[code]) for code in policy_active().languages if code in names]
 
 
 class DateInput(forms.DateInput):
@@ -136,6 +144,14 @@ class SignupForm(AllauthSignupForm):
 
 
 class LoginForm(AllauthLoginForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Pacte's forms show labels, not placeholders; and say what "remember" does.
+        for field in self.fields.values():
+            field.widget.attrs.pop("placeholder", None)
+        if "remember" in self.fields:
+            self.fields["remember"].label = _("Keep me signed in")
+
     def clean_login(self) -> str:
         login = super().clean_login()
         return email_pseudonym(login) if "@" in login else login
@@ -152,6 +168,12 @@ class ProfileForm(forms.Form):
     postcode = TextField(label=_("Postcode"), max_length=20, required=False)
     city = TextField(label=_("City"), max_length=100, required=False)
     country = TextField(label=_("Country code"), max_length=2, required=False)
+    # Left out of a submitted form, the language stays as it is.
+    language = forms.ChoiceField(label=_("Language of our e-mails"), choices=(), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = language_choices()  # type: ignore[attr-defined]
 
     def clean_phone(self) -> str:
         return _clean_phone(self.cleaned_data.get("phone", ""))
@@ -166,7 +188,10 @@ class ProfileForm(forms.Form):
                 "city": data.get("city", ""),
                 "country": (data.get("country") or "FR").upper(),
             }
-        return {"name": data["name"], "phone": data.get("phone", ""), "postal_address": address}
+        changes = {"name": data["name"], "phone": data.get("phone", ""), "postal_address": address}
+        if data.get("language"):
+            changes["language"] = data["language"]
+        return changes
 
 
 class DeactivateForm(forms.Form):

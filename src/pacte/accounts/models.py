@@ -30,6 +30,13 @@ class AccountKind(models.TextChoices):
     EMPLOYER = "employer", _("For my employer")
 
 
+class Language(models.TextChoices):
+    """The languages Pacte speaks; the policy's ``languages`` says which of them a site offers."""
+
+    FR = "fr", "Français"
+    EN = "en", "English"
+
+
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
         from pacte.accounts.services import user_create
@@ -55,6 +62,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(auto_now_add=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
     mail_stopped = models.BooleanField(default=False)
+    # The language of every mail to this person (set at sign-up from the page, changed in My account).
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.FR)
     # Bumped to end every session at once (deactivation): part of the session auth hash.
     session_generation = models.PositiveIntegerField(default=0)
 

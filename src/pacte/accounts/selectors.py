@@ -21,6 +21,11 @@ def user_email(*, user: User) -> str | None:
     return email_real(pseudonym=user.email)
 
 
+def subject_language(*, subject_id: Any) -> str | None:
+    """Return the language of every mail to this subject's account ("fr", "en"), or None without one."""
+    return User.objects.filter(subject_id=subject_id).values_list("language", flat=True).first()
+
+
 def organisation_list(*, administrator: User) -> list[Organisation]:
     """Return the organisations this user administers."""
     return list(Organisation.objects.filter(administrator=administrator))

@@ -19,7 +19,7 @@ from pacte.subjects.services import subject_create
 from pacte.vault.blind import blind_index_digest
 
 PSEUDONYM_DOMAIN = "pseudonym.invalid"
-EDITABLE_FIELDS = ("name", "phone", "postal_address")
+EDITABLE_FIELDS = ("name", "phone", "postal_address", "language")
 REACTIVATION_DAYS = 30
 
 
@@ -52,6 +52,13 @@ def email_identity_forget(*, pseudonym: str) -> bool:
         return False
     deleted, _rows = EmailIdentity.objects.filter(pseudonym=pseudonym).delete()
     return bool(deleted)
+
+
+def language_choose(value: str | None) -> str:
+    """Return ``value`` ("fr-be" → "fr") when the policy offers it, else the policy's first language."""
+    offered = policy_selectors.policy_active().languages
+    code = (value or "")[:2].lower()
+    return code if code in offered else offered[0]
 
 
 def ip_coarsen(ip: str | None) -> str:
@@ -99,11 +106,13 @@ def user_register(
     is_superuser: bool = False,
     source: str = "signup",
     password_hash: str | None = None,
+    language: str = "",
 ) -> User:
     """Create a customer (or employer account) with every acceptance recorded in the ledger.
 
     Refuses a minor (nothing stored), an employer registration without the authority warranty, and an
     address already in use. Runs in one transaction: a refusal leaves no row and no ledger entry.
+    ``language`` (the language of every mail) falls back to the policy's first language.
     """
     if source == "signup" and not is_staff:
         age_check(birth_date=birth_date)  # operator-created accounts (staff, demo data) have no age gate
@@ -126,6 +135,7 @@ def user_register(
         kind=kind,
         is_staff=is_staff,
         is_superuser=is_superuser,
+        language=language_choose(language),
     )
     if password_hash:
         user.password = password_hash  # demo data: one argon2id hash of the printed demo password
@@ -150,12 +160,15 @@ def user_register(
     actor = f"subject:{subject.pk}"
     version = policy_selectors.policy_version_current()
     entry_append(type="account.created", subject_id=subject.pk, actor=actor, payload={"kind": kind})
+    terms = policy_selectors.terms_current()  # None version and sha when published elsewhere
     entry_append(
         type="terms.accepted",
         subject_id=subject.pk,
         actor=actor,
         payload={
-            "terms_url": policy_selectors.policy_active().operator.terms_url,
+            "terms_url": terms.url,
+            "terms_version": terms.version,
+            "terms_sha256": terms.sha256,
             "policy_version": version.number,
             "policy_sha256": version.sha256,
         },
@@ -279,6 +292,22 @@ def organisation_rectify(
     return changed
 
 
+USER_EXPORT_FIELDS = (
+    "id",
+    "email",
+    "name",
+    "phone",
+    "postal_address",
+    "birth_date",
+    "kind",
+    "language",
+    "date_joined",
+    "last_login",
+    "deactivated_at",
+)
+SESSION_EXPORT_FIELDS = ("ip_network", "user_agent", "created_at", "last_seen_at")
+
+
 def user_export(subject: Any) -> Any:
     """Yield the customer's account as the export shows it (real address, decrypted details)."""
     from pacte.accounts.selectors import user_email
@@ -293,6 +322,7 @@ def user_export(subject: Any) -> Any:
             "postal_address": value_plain(user.postal_address),
             "birth_date": value_plain(user.birth_date),
             "kind": user.kind,
+            "language": user.language,
             "date_joined": value_plain(user.date_joined),
             "last_login": value_plain(user.last_login),
             "deactivated_at": value_plain(user.deactivated_at),

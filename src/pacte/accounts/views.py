@@ -40,6 +40,7 @@ def _initial(user: User) -> dict:
         "name": str(user.name or ""),
         "phone": str(user.phone or ""),
         **_address_initial(user.postal_address),
+        "language": user.language,
     }
 
 

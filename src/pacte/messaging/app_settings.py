@@ -25,3 +25,8 @@ def subscribe_limit_per_address() -> int:
 def subscribe_limit_per_client() -> int:
     """Sign-up requests per client IP address per hour (PACTE_SUBSCRIBE_LIMIT_PER_CLIENT, default 10)."""
     return _int("PACTE_SUBSCRIBE_LIMIT_PER_CLIENT", 10)
+
+
+def mail_spool_hours() -> int:
+    """Hours a spooled mail file is kept in the embedded default (PACTE_MAIL_SPOOL_HOURS, default 24)."""
+    return _int("PACTE_MAIL_SPOOL_HOURS", 24)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pacte.core.errors import PacteError
+from pacte.messaging import app_settings
 from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
 
 # Seconds to wait before attempt 2, 3, 4, 5; then the message is marked failed.
@@ -399,7 +400,10 @@ def subscribe_confirm(*, token: str) -> Subscriber:
 
 
 def _recipient(subject_id: Any) -> tuple[str, str] | None:
-    """Return (address, language) for a consenting subject: an account's address or a confirmed subscriber's."""
+    """Return (address, language) for a consenting subject: an account's address or a confirmed subscriber's.
+
+    The language is the one the person chose (``User.language``, ``Subscriber.lang``).
+    """
     from pacte.accounts.models import User
     from pacte.accounts.selectors import user_email
 
@@ -408,7 +412,7 @@ def _recipient(subject_id: Any) -> tuple[str, str] | None:
         if user.mail_stopped or not user.is_active:
             return None
         address = user_email(user=user)
-        return (address, "fr") if address else None
+        return (address, user.language) if address else None
     subscriber = Subscriber.objects.filter(subject_id=subject_id, confirmed_at__isnull=False).first()
     if subscriber is None or not subscriber.email:
         return None
@@ -470,4 +474,24 @@ def subscribers_purge_unconfirmed(*, days: int = CONFIRM_DAYS) -> int:
     """Delete the subscribers who never confirmed within the link's lifetime (and their subjects' mail)."""
     cutoff = timezone.now() - datetime.timedelta(days=days)
     deleted, _rows = Subscriber.objects.filter(confirmed_at__isnull=True, created_at__lt=cutoff).delete()
+    return deleted
+
+
+def messages_erase(subject: Any) -> int:
+    """Erase a subject's outbox rows and every spooled mail file sent to them (the registered eraser).
+
+    Runs before the subject's keys are destroyed, while their addresses can still be read: the files
+    of the embedded default's spool are plaintext and would outlive the keys otherwise.
+    """
+    from pacte.accounts.models import User
+    from pacte.accounts.selectors import user_email
+    from pacte.messaging.spool import spool_purge
+
+    rows = OutboxMessage.objects.filter(subject=subject)
+    addresses = {str(message.to) for message in rows.only("id", "subject_id", "to") if message.to}
+    user = User.objects.filter(subject=subject).first()
+    if user is not None:
+        addresses.add(user_email(user=user) or "")
+    spool_purge(older_than_hours=app_settings.mail_spool_hours(), addresses=addresses)
+    deleted, _ = rows.delete()
     return deleted

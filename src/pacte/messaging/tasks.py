@@ -29,3 +29,11 @@ def subscribers_purge() -> int:
     from pacte.messaging.services import subscribers_purge_unconfirmed
 
     return subscribers_purge_unconfirmed()
+
+
+@task()
+def mail_spool_purge() -> int:
+    """Delete the embedded default's spooled mail files older than PACTE_MAIL_SPOOL_HOURS."""
+    from pacte.messaging.spool import spool_purge
+
+    return spool_purge()

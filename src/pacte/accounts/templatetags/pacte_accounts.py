@@ -15,3 +15,11 @@ def real_email(value: Any) -> str:
     from pacte.accounts.adapter import real_address
 
     return str(real_address(str(value)) if value else "")
+
+
+@register.simple_tag
+def person_name(user: Any) -> str:
+    """Name a person by the name they gave, or return "" (never their id, never an address)."""
+    from pacte.accounts.adapter import user_display_name
+
+    return user_display_name(user)

@@ -44,6 +44,7 @@ def _sign_in(email: str, password: str = PASSWORD, **client_kwargs: str) -> Clie
 
 def _customer(email: str = "dominique@example.fr", **fields) -> User:
     fields.setdefault("name", "Dominique Bernard")
+    fields.setdefault("language", "en")  # the tests read the mails in English, like their pages
     return user_create(email=email, password=PASSWORD, birth_date=None, **fields)
 
 
