@@ -179,29 +179,58 @@ def verify_receipt(receipt: dict[str, Any], public_key: Ed25519PublicKey) -> dic
     return entry
 
 
+BUNDLE_FORMATS = ("pacte-consent-receipts-v1",)
+
+
+def receipts_of(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the receipts a document holds: itself (one receipt) or each receipt of a bundle."""
+    if document.get("format") in BUNDLE_FORMATS:
+        receipts = document.get("receipts")
+        if not isinstance(receipts, list):
+            raise VerificationError(f"a {document['format']} bundle must hold a list of receipts")
+        return receipts
+    return [document]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m pacte.ledger.verifier", description="Verify a Pacte receipt offline."
+        prog="python -m pacte.ledger.verifier",
+        description="Verify a Pacte receipt, or every receipt of a bundle (such as the proof of one's "
+        "consents), offline.",
     )
-    parser.add_argument("receipt", help="the receipt (JSON)")
-    parser.add_argument("--key", help="the ledger's public key (PEM); default: the one inside the receipt")
+    parser.add_argument("receipt", help="the receipt or bundle of receipts (JSON)")
+    parser.add_argument("--key", help="the ledger's public key (PEM); default: the one inside each receipt")
     args = parser.parse_args(argv)
     try:
         with open(args.receipt, encoding="utf-8") as handle:
-            receipt = json.load(handle)
+            document = json.load(handle)
+        if not isinstance(document, dict):
+            raise VerificationError("not a Pacte receipt or bundle of receipts")
+        receipts = receipts_of(document)
+        given = None
         if args.key:
             with open(args.key, "rb") as handle:
-                pem = handle.read()
-        else:
-            pem = receipt.get("public_key_pem", "").encode()
-        entry = verify_receipt(receipt, load_public_key(pem))
-    except (OSError, ValueError, KeyError, TypeError, VerificationError) as error:
+                given = load_public_key(handle.read())
+    except (OSError, ValueError, VerificationError) as error:
         print(f"{args.receipt}: NOT VALID — {error}", file=sys.stderr)
         return 1
-    print(
-        f"{args.receipt}: valid — entry {entry['seq']} ({entry['type']}) is in the ledger signed by key {receipt['key_id'][:16]}…"
-    )
-    return 0
+    bad = 0
+    for number, receipt in enumerate(receipts, start=1):
+        where = args.receipt if len(receipts) == 1 and receipt is document else f"{args.receipt} #{number}"
+        try:
+            key = given or load_public_key(str(receipt.get("public_key_pem", "")).encode())
+            entry = verify_receipt(receipt, key)
+        except (AttributeError, ValueError, KeyError, TypeError, VerificationError) as error:
+            print(f"{where}: NOT VALID — {error}", file=sys.stderr)
+            bad += 1
+            continue
+        print(
+            f"{where}: valid — entry {entry['seq']} ({entry['type']}) is in the ledger signed by key "
+            f"{receipt['key_id'][:16]}…"
+        )
+    if document.get("format") in BUNDLE_FORMATS:
+        print(f"{len(receipts) - bad} of {len(receipts)} receipts valid")
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ def ledger_key(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "jwk":
         return ledger_key_jwk(request)
     response = HttpResponse(selectors.public_key_pem(), content_type="application/x-pem-file")
+    response["Content-Disposition"] = 'inline; filename="ledger-key.pem"'  # the name My consents tells
     response["Cache-Control"] = "public, max-age=3600"
     return response
 

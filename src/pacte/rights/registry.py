@@ -27,6 +27,8 @@ class Registration:
     exporter: Exporter
     eraser: Eraser
     kind: str  # the name of the record kind in the export (a CSV file per kind)
+    fields: tuple[str, ...]  # the columns of its CSV, written even when the subject has no such record
+    label: Any  # what a person reads for this kind (lazy, translated)
 
 
 _registry: dict[str, Registration] = {}
@@ -49,11 +51,16 @@ def value_plain(value: Any) -> Any:
     return str(value)
 
 
+def rows_fields(model: type[models.Model], *, exclude: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Return the columns the default exporter writes for ``model``."""
+    return tuple(
+        f.attname for f in model._meta.concrete_fields if f.name not in exclude and f.attname != "subject_id"
+    )
+
+
 def rows_export(model: type[models.Model], subject: Any, *, exclude: tuple[str, ...] = ()) -> Iterator[dict]:
     """Yield every row of ``model`` about ``subject`` as a dict of plain values (bounded memory)."""
-    names = [
-        f.attname for f in model._meta.concrete_fields if f.name not in exclude and f.attname != "subject_id"
-    ]
+    names = rows_fields(model, exclude=exclude)
     for row in model._default_manager.filter(subject=subject).iterator(chunk_size=500):
         yield {name: value_plain(getattr(row, name)) for name in names}
 
@@ -70,13 +77,23 @@ def register(
     exporter: Exporter | None = None,
     eraser: Eraser | None = None,
     kind: str | None = None,
+    fields: tuple[str, ...] | None = None,
+    label: Any = None,
 ) -> None:
-    """Register how to export and how to erase ``model``'s data about a subject."""
+    """Register how to export and how to erase ``model``'s data about a subject.
+
+    A custom ``exporter`` names the ``fields`` it yields (the CSV's header, written even when empty).
+    ``label`` is what a person reads for this kind of record (default: the model's plural name).
+    """
+    if exporter is not None and fields is None:
+        raise ValueError(f"{model._meta.label}: a custom exporter must name the fields it yields")
     _registry[model._meta.label] = Registration(
         model=model,
         exporter=exporter or (lambda subject: rows_export(model, subject)),
         eraser=eraser or (lambda subject: rows_delete(model, subject)),
         kind=kind or model._meta.label_lower.replace(".", "_"),
+        fields=fields if fields is not None else rows_fields(model),
+        label=label or model._meta.verbose_name_plural,
     )
 
 

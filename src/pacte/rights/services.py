@@ -28,6 +28,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
+from pacte.accounts.selectors import subject_language
 from pacte.core.errors import PacteError
 from pacte.ledger.services import entry_append
 from pacte.rights import app_settings, error_codes
@@ -226,7 +227,7 @@ def _notify(request: RightsRequest, what: str, address: str | None = None) -> bo
     address = address or _address_of(request.subject_id)
     if not address:
         return False
-    french = request.lang == "fr"
+    french = (subject_language(subject_id=request.subject_id) or request.lang) == "fr"
     subject = SUBJECTS[what][1 if french else 0]
     deadline = request.deadline.date().isoformat()
     body = BODIES[what][1 if french else 0].format(deadline=deadline, reason=request.extension_reason)
@@ -285,7 +286,11 @@ def export_write(
             progress(done)
 
     counts: dict[str, int] = {}
-    generated = timezone.now().isoformat()
+    now = timezone.now()
+    generated = now.isoformat()
+    # What the readable page shows beside the files: the person's details, consents and disclosures.
+    details: dict[str, list[dict[str, Any]]] = {kind: [] for kind in READABLE_KINDS}
+    disclosures: list[dict[str, Any]] = []
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         with archive.open("data.json", "w", force_zip64=True) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8")
@@ -300,23 +305,28 @@ def export_write(
             for index, registration in enumerate(registrations()):
                 text.write(("," if index else "") + json.dumps(registration.kind) + ": [")
                 count = 0
+                keep = details.get(registration.kind)
                 for row in registration.exporter(subject):
                     text.write(
                         ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
                     )
+                    if keep is not None and len(keep) < READABLE_LIMIT:
+                        keep.append(row)
                     count += 1
                     tick()
                 counts[registration.kind] = count
                 text.write("]")
             text.write('}, "consents": ')
             consents = consent_list(subject_id=subject.pk, lang=lang)
-            text.write(json.dumps(consents, ensure_ascii=False, default=str))
+            text.write(json.dumps([view.as_dict() for view in consents], ensure_ascii=False))
             text.write(', "ledger": [')
             count = 0
             for row in _ledger_rows(subject.pk):
                 text.write(
                     ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
                 )
+                if row["type"] == "disclosure" and len(disclosures) < READABLE_LIMIT:
+                    disclosures.append(row)
                 count += 1
                 tick()
             counts["ledger"] = count
@@ -324,7 +334,9 @@ def export_write(
             text.flush()
             text.detach()
         for registration in registrations():
-            _csv_write(archive, f"{registration.kind}.csv", registration.exporter(subject))
+            _csv_write(
+                archive, f"{registration.kind}.csv", registration.exporter(subject), registration.fields
+            )
         _csv_write(
             archive,
             "ledger.csv",
@@ -332,6 +344,7 @@ def export_write(
                 {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
                 for row in _ledger_rows(subject.pk)
             ),
+            LEDGER_FIELDS,
         )
         _csv_write(
             archive,
@@ -341,36 +354,113 @@ def export_write(
                 for row in _ledger_rows(subject.pk)
                 if row["type"] == "disclosure"
             ),
+            LEDGER_FIELDS,
         )
         with archive.open("consent-receipts.json", "w") as raw:
             from pacte.consent.services import consent_receipts
 
             raw.write(json.dumps(consent_receipts(subject_id=subject.pk), indent=1).encode())
-        archive.writestr("index.html", _index_html(counts, lang=lang, generated=generated))
+        archive.writestr(
+            "index.html",
+            _index_html(
+                counts,
+                lang=lang,
+                generated=now,
+                details=details,
+                consents=consents,
+                disclosures=disclosures,
+                labels={registration.kind: registration.label for registration in registrations()},
+            ),
+        )
     return counts
 
 
-def _csv_write(archive: zipfile.ZipFile, name: str, rows: Any) -> None:
+# The kinds whose rows the readable page shows in full (a few rows each); the rest are counted and linked.
+READABLE_KINDS = ("account", "organisations", "email_addresses")
+READABLE_LIMIT = 200
+LEDGER_FIELDS = ("seq", "time", "type", "actor", "payload")
+
+
+def _csv_write(archive: zipfile.ZipFile, name: str, rows: Any, fields: tuple[str, ...]) -> None:
+    """Write one CSV: its header always (an empty kind is a header alone), then a line per row."""
     with archive.open(name, "w", force_zip64=True) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer: csv.DictWriter | None = None
+        writer = csv.DictWriter(text, fieldnames=list(fields), extrasaction="ignore")
+        writer.writeheader()
         for row in rows:
-            if writer is None:
-                writer = csv.DictWriter(text, fieldnames=list(row))
-                writer.writeheader()
             writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
         text.flush()
         text.detach()
 
 
-def _index_html(counts: dict[str, int], *, lang: str, generated: str) -> str:
+def _when(value: Any) -> Any:
+    """An ISO timestamp or date of the export as a datetime/date (shown in the reader's language)."""
+    from django.utils.dateparse import parse_date, parse_datetime
+
+    if not isinstance(value, str) or not value:
+        return value
+    return parse_datetime(value) or parse_date(value) or value
+
+
+def _index_html(
+    counts: dict[str, int],
+    *,
+    lang: str,
+    generated: datetime.datetime,
+    details: dict[str, list[dict[str, Any]]],
+    consents: list[Any],
+    disclosures: list[dict[str, Any]],
+    labels: dict[str, Any],
+) -> str:
+    """The export's index.html: a page a person reads (their details, consents, who received what)."""
     from django.template.loader import render_to_string
     from django.utils import translation
 
+    from pacte.policy.selectors import policy_active
+
+    policy = policy_active()
+    recipients = policy.recipients
+    purposes = policy.purposes
+    categories = policy.categories
     with translation.override(lang):
+        account = [
+            {**row, **{key: _when(row.get(key)) for key in ("birth_date", "date_joined", "last_login")}}
+            for row in details.get("account", [])
+        ]
+        shared = []
+        for row in disclosures:
+            payload = row["payload"]
+            recipient = recipients.get(payload.get("recipient", ""))
+            purpose = purposes.get(payload.get("purpose", ""))
+            shared.append(
+                {
+                    "when": _when(row["time"]),
+                    "recipient": recipient.name if recipient else payload.get("recipient", ""),
+                    "purpose": purpose.label.get(lang) if purpose else payload.get("purpose", ""),
+                    "categories": [
+                        categories[c].label.get(lang) if c in categories else c
+                        for c in payload.get("categories", [])
+                    ],
+                }
+            )
         return render_to_string(
             "rights/export_index.html",
-            {"counts": sorted(counts.items()), "generated": generated, "lang": lang},
+            {
+                "operator": policy.operator,
+                "generated": generated,
+                "lang": lang,
+                "account": account,
+                "organisations": details.get("organisations", []),
+                "email_addresses": details.get("email_addresses", []),
+                "consents": [{"view": view, "changed_at": view.changed_at} for view in consents],
+                "shared": shared,
+                "records": [
+                    {"kind": kind, "label": labels.get(kind, kind), "count": count}
+                    for kind, count in counts.items()
+                    if kind != "ledger"
+                ],
+                "ledger_count": counts.get("ledger", 0),
+            },
         )
 
 

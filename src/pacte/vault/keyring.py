@@ -92,6 +92,28 @@ _ring_lock = threading.Lock()
 _ring_cache: dict[str, MasterKeyRing] = {}
 
 
+def _refuse_if_the_key_store_holds_keys(path: Path) -> None:
+    """Refuse to make a new master key when the key store already holds keys wrapped by another one.
+
+    A new key could never read them: every person's data would look erased. This happens when Pacte is
+    started with another PACTE_HOME than the one its databases were made with, or master.key was lost.
+    """
+    from django.db import DatabaseError
+
+    from pacte.vault.models import DataKey, SystemSecret
+
+    try:
+        held = SystemSecret.objects.exists() or DataKey.objects.exists()
+    except DatabaseError:
+        return  # no key store yet (first start, before migrate): nothing a new key could fail to read
+    if held:
+        raise MasterKeyError(
+            f"The key store already holds keys, but {path} is missing: a new master key could not read "
+            "them. Put the original master.key back in that folder (or set PACTE_MASTER_KEYS), or check "
+            "that PACTE_HOME names the folder Pacte was installed with."
+        )
+
+
 def master_key_ring() -> MasterKeyRing:
     """Return the configured master key ring (read once per process and configuration)."""
     text = os.environ.get("PACTE_MASTER_KEYS", "")
@@ -109,6 +131,7 @@ def master_key_ring() -> MasterKeyRing:
                     "and keep a copy somewhere safe, apart from the database backups."
                 )
             if not path.exists():
+                _refuse_if_the_key_store_holds_keys(path)
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                 with os.fdopen(fd, "w") as handle:
                     handle.write(new_master_key_line("k1") + "\n")

@@ -26,7 +26,7 @@ def _sign_in(page, base: str, email: str) -> None:
         banner.wait_for(state="detached")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
 
 
@@ -89,7 +89,7 @@ def test_staff_record_a_letter_and_see_it_overdue_a_month_later(page, live_serve
     if time.time() % 30 > 25:  # never type a code in the last seconds of its 30-second period
         time.sleep(30 - time.time() % 30 + 0.5)
     page.locator("input[name=code]").fill(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
-    page.get_by_role("button", name="Sign In", exact=True).click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_load_state()
 
     page.goto(f"{base}/admin/rights/rightsrequest/add/")

@@ -41,6 +41,7 @@ def _eve():
         password=PASSWORD,
         name="Eve Leroy",
         birth_date=None,
+        language="en",  # every mail to Eve is in English, whatever page she asked from
         phone="06 11 22 33 44",
         postal_address={"lines": ["4 rue Delta"], "postcode": "69001", "city": "Lyon", "country": "FR"},
     )

@@ -31,12 +31,13 @@ def immediate_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
-def _customer(email: str, name: str, street: str):
+def _customer(email: str, name: str, street: str, language: str = "en"):
     user = user_create(
         email=email,
         password=PASSWORD,
         name=name,
         birth_date=None,
+        language=language,  # the language of their mails
         phone="06 11 22 33 44",
         postal_address={"lines": [street], "postcode": "69001", "city": "Lyon", "country": "FR"},
     )
@@ -238,7 +239,7 @@ def test_download_my_data_from_the_portal_only_for_its_owner(
 def test_delete_my_account_needs_the_password_and_the_word(
     immediate_tasks, smtp_server, django_capture_on_commit_callbacks
 ) -> None:
-    user = _customer("fred@example.fr", "Fred Noir", "5 rue Epsilon")
+    user = _customer("fred@example.fr", "Fred Noir", "5 rue Epsilon", language="fr")
     client = Client(HTTP_ACCEPT_LANGUAGE="fr")
     client.post("/accounts/login/", {"login": "fred@example.fr", "password": PASSWORD})
     wrong = client.post("/account/delete/", {"password": "pas le bon", "word": "SUPPRIMER"}).content.decode()

@@ -16,9 +16,10 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True, parser_class=argparse.ArgumentParser)
         verify = sub.add_parser(
             "verify",
-            help="Check FILE's entry, inclusion proof and tree-head signature.",
-            description="Check a receipt offline: the entry's hash, its inclusion proof and the Ed25519 "
-            "signature of the tree head. Uses only pacte.ledger.verifier (no database).",
+            help="Check FILE's entry, inclusion proof and tree-head signature (one receipt or a bundle).",
+            description="Check a receipt offline, or every receipt of a bundle such as 'Proof of my "
+            "consents' (one line each): the entry's hash, its inclusion proof and the Ed25519 signature of "
+            "the tree head. Uses only pacte.ledger.verifier (no database).",
         )
         verify.add_argument("file")
         verify.add_argument(
@@ -30,4 +31,4 @@ class Command(BaseCommand):
 
         argv = [options["file"]] + (["--key", options["key"]] if options["key"] else [])
         if verifier.main(argv) != 0:
-            raise CommandError("the receipt is NOT valid", returncode=1)
+            raise CommandError("not every receipt is valid", returncode=1)
