@@ -163,7 +163,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "pacte.core.context_processors.pacte",
+                "pacte.policy.context_processors.pacte",
                 "pacte.consent.context_processors.banner",
             ],
         },

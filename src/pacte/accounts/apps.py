@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
         from pacte.accounts import receivers, services
         from pacte.accounts.models import EmailIdentity, Organisation, User
         from pacte.policy.registry import measure_register
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
 
         receivers.connect()
         register(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,37 @@ def email_real(*, pseudonym: str) -> str | None:
 def user_email(*, user: User) -> str | None:
     """Return the user's real primary address."""
     return email_real(pseudonym=user.email)
+
+
+@dataclass(frozen=True)
+class AccountContact:
+    """How to write to a subject's account: its real address, language, and whether mail may go out."""
+
+    address: str | None
+    language: str
+    mail_stopped: bool
+    active: bool
+
+
+def account_contact(*, subject_id: Any) -> AccountContact | None:
+    """Return how to write to the account of ``subject_id``, or None when the subject has no account.
+
+    The one place that finds a subject's address (messaging and rights both ask here).
+    """
+    user = User.objects.filter(subject_id=subject_id).first()
+    if user is None:
+        return None
+    return AccountContact(
+        address=user_email(user=user),
+        language=user.language,
+        mail_stopped=user.mail_stopped,
+        active=user.is_active,
+    )
+
+
+def account_mail_stopped(*, subject_id: Any) -> bool:
+    """Tell whether the account of ``subject_id`` stopped all mail (deactivated or being erased)."""
+    return User.objects.filter(subject_id=subject_id, mail_stopped=True).exists()
 
 
 def subject_language(*, subject_id: Any) -> str | None:

@@ -14,6 +14,7 @@ from pacte.accounts.models import AccountKind, EmailIdentity, Organisation, User
 from pacte.core.errors import PacteError
 from pacte.ledger.services import entry_append
 from pacte.policy import selectors as policy_selectors
+from pacte.policy import services as policy_services
 from pacte.subjects.models import SubjectKind
 from pacte.subjects.services import subject_create
 from pacte.vault.blind import blind_index_digest
@@ -158,9 +159,9 @@ def user_register(
         org.full_clean()
         org.save()
     actor = f"subject:{subject.pk}"
-    version = policy_selectors.policy_version_current()
+    version = policy_services.policy_version_record_active()
     entry_append(type="account.created", subject_id=subject.pk, actor=actor, payload={"kind": kind})
-    terms = policy_selectors.terms_current()  # None version and sha when published elsewhere
+    terms = policy_selectors.terms_current(version=version)  # None version and sha when published elsewhere
     entry_append(
         type="terms.accepted",
         subject_id=subject.pk,
@@ -311,7 +312,7 @@ SESSION_EXPORT_FIELDS = ("ip_network", "user_agent", "created_at", "last_seen_at
 def user_export(subject: Any) -> Any:
     """Yield the customer's account as the export shows it (real address, decrypted details)."""
     from pacte.accounts.selectors import user_email
-    from pacte.rights.registry import value_plain
+    from pacte.subjects.registry import value_plain
 
     for user in User.objects.filter(subject=subject):
         yield {
@@ -365,7 +366,7 @@ def user_sessions_export(subject: Any) -> Any:
     """Yield the account's live sessions (browser, network, times)."""
     from allauth.usersessions.models import UserSession
 
-    from pacte.rights.registry import value_plain
+    from pacte.subjects.registry import value_plain
 
     for session in UserSession.objects.filter(user__subject=subject).iterator():
         yield {
@@ -374,3 +375,24 @@ def user_sessions_export(subject: Any) -> Any:
             "created_at": value_plain(session.created_at),
             "last_seen_at": value_plain(session.last_seen_at),
         }
+
+
+@transaction.atomic
+def account_sessions_end(*, subject_id: Any) -> int:
+    """End every session of the account of ``subject_id`` (all devices); return how many were ended."""
+    from allauth.usersessions.models import UserSession
+
+    user = User.objects.filter(subject_id=subject_id).first()
+    if user is None:
+        return 0
+    sessions = list(UserSession.objects.filter(user=user))
+    for session in sessions:
+        session.end()
+    User.objects.filter(pk=user.pk).update(session_generation=user.session_generation + 1)
+    return len(sessions)
+
+
+@transaction.atomic
+def account_mail_stop(*, subject_id: Any) -> bool:
+    """Stop every mail to the account of ``subject_id`` and close it to sign-in; return whether one exists."""
+    return bool(User.objects.filter(subject_id=subject_id).update(mail_stopped=True, is_active=False))

@@ -9,6 +9,6 @@ class ApiConfig(AppConfig):
 
     def ready(self) -> None:
         from pacte.api.models import ConsentEvidence
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
 
         register(ConsentEvidence, kind="consent_evidence", label=_("Evidence recorded with your consents"))

@@ -10,7 +10,7 @@ class ConsentConfig(AppConfig):
     def ready(self) -> None:
         from pacte.consent.models import ConsentState
         from pacte.policy.registry import measure_register
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
 
         # The ledger keeps the proof of every change; the projection goes with the person.
         register(ConsentState, kind="consents_current", label=_("Your consent choices"))

@@ -12,8 +12,10 @@ from django.utils.translation import gettext as _
 from pacte.consent import error_codes
 from pacte.consent.models import ConsentState, CookieChoice, Source
 from pacte.core.errors import PacteError
+from pacte.ledger.selectors import entry_seqs, receipt_build
 from pacte.ledger.services import entry_append
 from pacte.policy import selectors as policy_selectors
+from pacte.policy import services as policy_services
 from pacte.subjects.models import Subject
 
 
@@ -61,7 +63,7 @@ def consent_set(
         return state
     if state is None and not granted:
         return None  # never granted: silence already means refusal, there is nothing to withdraw
-    version = policy_selectors.policy_version_current()
+    version = policy_services.policy_version_record_active()
     entry = entry_append(
         type="consent.granted" if granted else "consent.withdrawn",
         subject_id=subject.pk,
@@ -94,7 +96,7 @@ def consents_withdraw_all(*, subject_id: uuid.UUID | str, source: str, actor: st
 @transaction.atomic
 def cookie_choice_record(*, consent_id: uuid.UUID | None, choices: dict[str, bool]) -> CookieChoice:
     """Keep the anonymous proof of one banner choice (random id, policy version, choices, time)."""
-    version = policy_selectors.policy_version_current()
+    version = policy_services.policy_version_record_active()
     record = CookieChoice(
         consent_id=consent_id or uuid.uuid4(),
         policy_version=version.number,
@@ -106,14 +108,9 @@ def cookie_choice_record(*, consent_id: uuid.UUID | None, choices: dict[str, boo
 
 def consent_receipts(*, subject_id: uuid.UUID | str) -> dict[str, Any]:
     """Return a bundle of ledger receipts, one per consent entry of this subject (offline-verifiable)."""
-    from pacte.ledger.models import Entry
-    from pacte.ledger.selectors import receipt_build
-
-    seqs = Entry.objects.filter(
-        subject_id=subject_id, type__in=["consent.granted", "consent.withdrawn"]
-    ).values_list("seq", flat=True)
+    seqs = entry_seqs(subject_id=subject_id, types=["consent.granted", "consent.withdrawn"])
     return {
         "format": "pacte-consent-receipts-v1",
         "subject_id": str(subject_id),
-        "receipts": [receipt_build(seq=seq) for seq in seqs.order_by("seq")],
+        "receipts": [receipt_build(seq=seq) for seq in seqs],
     }

@@ -10,11 +10,13 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Ledger")
 
     def ready(self) -> None:
-        from pacte.core import schedule
-        from pacte.ledger import app_settings
+        from pacte.core import ports, schedule
+        from pacte.ledger import app_settings, services
         from pacte.ledger.tasks import ledger_sign_if_due
         from pacte.policy.registry import measure_register
 
+        # The vault (key destructions) and policy (publications) record facts through this port.
+        ports.record_fact.plug(services.entry_append)
         schedule.register(ledger_sign_if_due, every=timedelta(seconds=app_settings.sth_every_seconds()))
         measure_register(
             "ledger.tamper_evident",

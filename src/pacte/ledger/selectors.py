@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,30 @@ def ledger_root() -> bytes:
 def entry_list(*, subject_id: uuid.UUID | str) -> list[Entry]:
     """Return the entries about one subject, oldest first."""
     return list(Entry.objects.filter(subject_id=subject_id).order_by("seq"))
+
+
+def entry_rows(*, subject_id: uuid.UUID | str, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
+    """Yield the entries about one subject as plain rows (seq, time, type, actor, payload), oldest first."""
+    rows = Entry.objects.filter(subject_id=subject_id).order_by("seq")
+    for entry in rows.iterator(chunk_size=chunk_size):
+        yield {
+            "seq": entry.seq,
+            "time": entry.time.isoformat(),
+            "type": entry.type,
+            "actor": entry.actor,
+            "payload": entry.payload,
+        }
+
+
+def entry_count(*, subject_id: uuid.UUID | str) -> int:
+    """Return how many entries are about one subject."""
+    return Entry.objects.filter(subject_id=subject_id).count()
+
+
+def entry_seqs(*, subject_id: uuid.UUID | str, types: Iterable[str]) -> list[int]:
+    """Return the sequence numbers of one subject's entries of the given types, oldest first."""
+    rows = Entry.objects.filter(subject_id=subject_id, type__in=list(types)).order_by("seq")
+    return list(rows.values_list("seq", flat=True))
 
 
 def inclusion_proof(*, seq: int, tree_size: int) -> list[bytes]:

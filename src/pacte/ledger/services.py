@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from pacte.core.errors import PacteError
+from pacte.core.ports import system_secret
 from pacte.ledger import app_settings, error_codes
 from pacte.ledger.models import PAYLOAD_KEYS, Entry, EntryType, LedgerState, TreeHead
 from pacte.ledger.tree import frontier_append, frontier_root
@@ -25,9 +26,7 @@ SIGNING_SECRET = "ledger-ed25519"  # noqa: S105 - the name of a secret in the ke
 
 
 def signing_key() -> Ed25519PrivateKey:
-    """Return the ledger's Ed25519 signing key (its seed lives wrapped in the key store)."""
-    from pacte.vault.keyring import system_secret
-
+    """Return the ledger's Ed25519 signing key (its seed lives wrapped in the vault's key store)."""
     return Ed25519PrivateKey.from_private_bytes(system_secret(SIGNING_SECRET, length=32))
 
 

@@ -14,7 +14,7 @@ class MessagingConfig(AppConfig):
         from pacte.messaging import checks, services, tasks  # noqa: F401 - checks registers pacte.E040
         from pacte.messaging.models import OutboxMessage, Subscriber
         from pacte.policy.registry import measure_register
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
 
         schedule(tasks.outbox_retry_due, every=timedelta(minutes=1))
         schedule(tasks.subscribers_purge, every=timedelta(days=1))

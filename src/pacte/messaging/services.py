@@ -15,9 +15,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from pacte.accounts.selectors import account_contact, account_mail_stopped
+from pacte.consent.selectors import consent_check
 from pacte.core.errors import PacteError
 from pacte.messaging import app_settings
 from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
+from pacte.messaging.spool import spool_purge
 
 # Seconds to wait before attempt 2, 3, 4, 5; then the message is marked failed.
 BACKOFF = (60, 300, 1800, 7200)
@@ -127,10 +130,7 @@ def _finish(message: OutboxMessage, **fields: Any) -> str:
 
 def _may_send(message: OutboxMessage) -> bool:
     """Marketing needs the consent at sending time; nothing goes to an account whose mail is stopped."""
-    from pacte.accounts.models import User
-    from pacte.consent.selectors import consent_check
-
-    if User.objects.filter(subject_id=message.subject_id, mail_stopped=True).exists():
+    if account_mail_stopped(subject_id=message.subject_id):
         return message.kind == MessageKind.TRANSACTIONAL and message.template.startswith(
             ("account/email/password", "rights/")
         )
@@ -404,15 +404,11 @@ def _recipient(subject_id: Any) -> tuple[str, str] | None:
 
     The language is the one the person chose (``User.language``, ``Subscriber.lang``).
     """
-    from pacte.accounts.models import User
-    from pacte.accounts.selectors import user_email
-
-    user = User.objects.filter(subject_id=subject_id).first()
-    if user is not None:
-        if user.mail_stopped or not user.is_active:
+    account = account_contact(subject_id=subject_id)
+    if account is not None:
+        if account.mail_stopped or not account.active:
             return None
-        address = user_email(user=user)
-        return (address, user.language) if address else None
+        return (account.address, account.language) if account.address else None
     subscriber = Subscriber.objects.filter(subject_id=subject_id, confirmed_at__isnull=False).first()
     if subscriber is None or not subscriber.email:
         return None
@@ -483,15 +479,11 @@ def messages_erase(subject: Any) -> int:
     Runs before the subject's keys are destroyed, while their addresses can still be read: the files
     of the embedded default's spool are plaintext and would outlive the keys otherwise.
     """
-    from pacte.accounts.models import User
-    from pacte.accounts.selectors import user_email
-    from pacte.messaging.spool import spool_purge
-
     rows = OutboxMessage.objects.filter(subject=subject)
     addresses = {str(message.to) for message in rows.only("id", "subject_id", "to") if message.to}
-    user = User.objects.filter(subject=subject).first()
-    if user is not None:
-        addresses.add(user_email(user=user) or "")
+    account = account_contact(subject_id=subject.pk)
+    if account is not None:
+        addresses.add(account.address or "")
     spool_purge(older_than_hours=app_settings.mail_spool_hours(), addresses=addresses)
     deleted, _ = rows.delete()
     return deleted

@@ -210,3 +210,16 @@ def register_csv(policy: Policy) -> str:
     for row in rows:
         writer.writerow({k: "; ".join(v) if isinstance(v, list) else v for k, v in row.items()})
     return out.getvalue()
+
+
+# The notice of one version in one language never changes: render it once per process.
+notice_cache: dict[tuple[str, str], str] = {}
+
+
+def notice_html_cached(policy: Policy, version: Any, lang: str) -> str:
+    """Return ``notice_html`` of ``version`` in ``lang``, rendered once per process."""
+    key = (version.sha256, lang)
+    body = notice_cache.get(key)
+    if body is None:
+        body = notice_cache[key] = notice_html(policy, lang, version=version)
+    return body

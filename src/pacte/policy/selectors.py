@@ -36,13 +36,6 @@ def policy_active() -> Policy:
     return policy_loaded().policy
 
 
-def policy_version_current() -> PolicyVersion:
-    """Return the PolicyVersion of the active file, recording it first if its content is new."""
-    from pacte.policy.services import policy_version_record_active
-
-    return policy_version_record_active()
-
-
 def policy_version_list() -> list[PolicyVersion]:
     """Return every recorded version, newest first."""
     return list(PolicyVersion.objects.defer("content").order_by("-number"))
@@ -137,9 +130,11 @@ def terms_first_version(*, sha256: str, up_to: int) -> int:
     return up_to
 
 
-def terms_current() -> TermsInForce:
-    """Return the version and fingerprint of the terms of use in force (recording the policy version)."""
-    version = policy_version_current()
+def terms_current(*, version: PolicyVersion) -> TermsInForce:
+    """Return the version and fingerprint of the terms of use in force under policy ``version``.
+
+    ``version`` is the active file's recorded version (``services.policy_version_record_active()``).
+    """
     policy = policy_active()
     terms = policy.terms
     if terms is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from pacte.core.ports import record_fact
 from pacte.policy.loader import load_policy_file
 from pacte.policy.models import PolicyVersion
 from pacte.policy.schema import Policy
@@ -17,10 +18,10 @@ _recorded: dict[str, PolicyVersion] = {}
 
 def reset_caches() -> None:
     """Forget what this process remembers of recorded versions and rendered notices (tests)."""
-    from pacte.policy import selectors, views
+    from pacte.policy import render, selectors
 
     _recorded.clear()
-    views.notice_cache.clear()
+    render.notice_cache.clear()
     selectors.terms_sha_cache.clear()
 
 
@@ -62,10 +63,8 @@ def _policy_version_create(*, content: str, sha256: str, source: str) -> PolicyV
 
 
 def _ledger_published(version: PolicyVersion) -> None:
-    """Record the publication of a new version in the ledger (same transaction)."""
-    from pacte.ledger.services import entry_append
-
-    entry_append(
+    """Record the publication of a new version in the ledger (same transaction, through the port)."""
+    record_fact(
         type="policy.published",
         subject_id=None,
         actor="system",

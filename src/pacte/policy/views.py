@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
-from pacte.policy import selectors
-from pacte.policy.render import notice_html, terms_context
+from pacte.policy import selectors, services
+from pacte.policy.render import notice_html_cached, terms_context
 from pacte.policy.rules import TERMS_PATH
 from pacte.policy.schema import Policy, Terms
 
@@ -20,31 +18,19 @@ def _lang() -> str:
     return "en" if (get_language() or "fr").startswith("en") else "fr"
 
 
-# The notice of one version in one language never changes: render it once per process.
-notice_cache: dict[tuple[str, str], str] = {}
-
-
-def _notice_body(policy: Any, version: Any, lang: str) -> str:
-    key = (version.sha256, lang)
-    body = notice_cache.get(key)
-    if body is None:
-        body = notice_cache[key] = notice_html(policy, lang, version=version)
-    return body
-
-
 @require_safe
 def notice(request: HttpRequest) -> HttpResponse:
     """Show the policy in force, in the visitor's language."""
-    version = selectors.policy_version_current()
+    version = services.policy_version_record_active()
     policy = selectors.policy_active()
-    body = mark_safe(_notice_body(policy, version, _lang()))  # noqa: S308 - rendered by our template
+    body = mark_safe(notice_html_cached(policy, version, _lang()))  # noqa: S308 - rendered by our template
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
 @require_safe
 def versions(request: HttpRequest) -> HttpResponse:
     """List every version of the policy the system has obeyed."""
-    current = selectors.policy_version_current()
+    current = services.policy_version_record_active()
     return render(
         request, "policy/versions.html", {"versions": selectors.policy_version_list(), "current": current}
     )
@@ -57,7 +43,7 @@ def version(request: HttpRequest, number: int) -> HttpResponse:
     if found is None:
         raise Http404
     policy = selectors.policy_of_version(found)
-    body = mark_safe(_notice_body(policy, found, _lang()))  # noqa: S308
+    body = mark_safe(notice_html_cached(policy, found, _lang()))  # noqa: S308
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
@@ -79,7 +65,7 @@ def _terms_page(
 @require_safe
 def terms(request: HttpRequest) -> HttpResponse:
     """Show the terms of use in force, in the visitor's language."""
-    current = selectors.terms_current()
+    current = selectors.terms_current(version=services.policy_version_record_active())
     policy = selectors.policy_active()
     if policy.terms is None or current.version is None:
         if current.url != TERMS_PATH:  # the operator publishes them elsewhere
@@ -91,7 +77,7 @@ def terms(request: HttpRequest) -> HttpResponse:
 @require_safe
 def terms_versions(request: HttpRequest) -> HttpResponse:
     """List every distinct version of the terms of use."""
-    current = selectors.terms_current()
+    current = selectors.terms_current(version=services.policy_version_record_active())
     return render(
         request,
         "policy/terms_versions.html",

@@ -12,13 +12,9 @@ class RightsConfig(AppConfig):
     def ready(self) -> None:
         from pacte.core.schedule import register as schedule
         from pacte.policy.registry import measure_register
-        from pacte.rights import (
-            checks,  # noqa: F401 - registers the system check
-            services,
-            tasks,
-        )
+        from pacte.rights import services, tasks
         from pacte.rights.models import RightsRequest
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
 
         # Kept as proof that the request was answered; its details become unreadable with the keys.
         register(

@@ -28,8 +28,10 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
-from pacte.accounts.selectors import subject_language
+from pacte.accounts.selectors import account_contact, subject_language
+from pacte.accounts.services import account_mail_stop, account_sessions_end
 from pacte.core.errors import PacteError
+from pacte.ledger.selectors import entry_count, entry_rows
 from pacte.ledger.services import entry_append
 from pacte.rights import app_settings, error_codes
 from pacte.rights import models as rights_models
@@ -210,11 +212,8 @@ BODIES = {
 
 
 def _address_of(subject_id: Any) -> str | None:
-    from pacte.accounts.models import User
-    from pacte.accounts.selectors import user_email
-
-    user = User.objects.filter(subject_id=subject_id).first()
-    return user_email(user=user) if user else None
+    account = account_contact(subject_id=subject_id)
+    return account.address if account else None
 
 
 def _notify(request: RightsRequest, what: str, address: str | None = None) -> bool:
@@ -254,16 +253,7 @@ def export_dir() -> Path:
 
 
 def _ledger_rows(subject_id: Any) -> Any:
-    from pacte.ledger.models import Entry
-
-    for entry in Entry.objects.filter(subject_id=subject_id).order_by("seq").iterator(chunk_size=2000):
-        yield {
-            "seq": entry.seq,
-            "time": entry.time.isoformat(),
-            "type": entry.type,
-            "actor": entry.actor,
-            "payload": entry.payload,
-        }
+    return entry_rows(subject_id=subject_id)
 
 
 def export_write(
@@ -275,7 +265,7 @@ def export_write(
     The format is documented in docs/export-format.md.
     """
     from pacte.consent.selectors import consent_list
-    from pacte.rights.registry import registrations
+    from pacte.subjects.registry import registrations
 
     done = 0
 
@@ -602,10 +592,9 @@ def export_build(*, request: RightsRequest) -> RightsRequest:
 
 
 def _export_size(subject: Subject) -> int:
-    from pacte.ledger.models import Entry
-    from pacte.rights.registry import registrations
+    from pacte.subjects.registry import registrations
 
-    total = Entry.objects.filter(subject_id=subject.pk).count()
+    total = entry_count(subject_id=subject.pk)
     for registration in registrations():
         if hasattr(registration.model, "subject"):
             total += registration.model._default_manager.filter(subject=subject).count()
@@ -688,28 +677,20 @@ def erasure_request(*, user: Any, password: str, word: str, lang: str = "fr") ->
 
 def erasure_run(*, request: RightsRequest) -> RightsRequest:
     """Erase a subject, step by step; each step runs once even if the process is killed and restarted."""
-    from pacte.accounts.models import User
     from pacte.consent.services import consents_withdraw_all
-    from pacte.rights.registry import registrations
+    from pacte.subjects.registry import registrations
     from pacte.subjects.services import subject_mark_erased
     from pacte.vault.services import keys_destroy_all_but_legal_hold
 
     subject = request.subject
-    user = User.objects.filter(subject=subject).first()
     if request.status == Status.RECEIVED:
         RightsRequest.objects.filter(pk=request.pk).update(status=Status.IN_PROGRESS)
 
     def end_sessions() -> None:
-        if user is not None:
-            from allauth.usersessions.models import UserSession
-
-            for session in UserSession.objects.filter(user=user):
-                session.end()
-            User.objects.filter(pk=user.pk).update(session_generation=user.session_generation + 1)
+        account_sessions_end(subject_id=subject.pk)
 
     def stop_mail() -> None:
-        if user is not None:
-            User.objects.filter(pk=user.pk).update(mail_stopped=True, is_active=False)
+        account_mail_stop(subject_id=subject.pk)
 
     def withdraw() -> None:
         consents_withdraw_all(

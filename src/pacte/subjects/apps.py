@@ -6,3 +6,7 @@ class SubjectsConfig(AppConfig):
     name = "pacte.subjects"
     label = "subjects"
     verbose_name = _("Subjects")
+
+    def ready(self) -> None:
+        # Imported here, not at the top: Django loads apps before their models (AppConfig.ready's rule).
+        from pacte.subjects import checks  # noqa: F401  (registers pacte.E030)

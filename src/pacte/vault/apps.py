@@ -10,9 +10,14 @@ class VaultConfig(AppConfig):
     def ready(self) -> None:
         from django_tasks.signals import task_finished, task_started
 
+        from pacte.core import ports
         from pacte.policy.registry import measure_register
         from pacte.vault import checks  # noqa: F401  (registers the system checks)
         from pacte.vault.crypto import task_scope_begin, task_scope_end
+        from pacte.vault.keyring import system_secret
+
+        # The ledger's signing seed is a secret of the key store, asked for through this port.
+        ports.system_secret.plug(system_secret)
 
         # Each task gets its own data-key cache, dropped when it ends (a third-party signal: the worker's).
         task_started.connect(task_scope_begin, dispatch_uid="pacte.vault.task_scope_begin")

@@ -22,40 +22,15 @@ from django.core import validators
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext_lazy
 
+from pacte.core.erased import ERASED
 from pacte.core.errors import PacteError
 from pacte.vault import error_codes
 from pacte.vault.crypto import associated_data, data_key, decrypt, encrypt
 
-
-class _Erased:
-    """The value of a field whose key was destroyed: falsy, prints as "erased"/"effacé"."""
-
-    _instance: _Erased | None = None
-
-    def __new__(cls) -> _Erased:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self) -> bool:
-        return False
-
-    def __str__(self) -> str:
-        return gettext("erased")
-
-    def __repr__(self) -> str:
-        return "ERASED"
-
-    def __html__(self) -> str:
-        return str(self)
-
-    def __reduce__(self) -> str:
-        return "ERASED"
-
-
-ERASED = _Erased()
+# ERASED is declared in core, so that every layer (the subjects registry among them) can recognise it.
+__all__ = ["ERASED"]
 
 
 class Sealed(str):

@@ -13,6 +13,7 @@ from django.db import connections, router, transaction
 from django.utils.translation import gettext
 
 from pacte.core.errors import PacteError
+from pacte.core.ports import record_fact
 from pacte.vault.blind import blind_index_digest
 from pacte.vault.crypto import _wrap_context, cache_evict
 from pacte.vault.keyring import master_key_ring, reset_caches
@@ -191,10 +192,9 @@ def keys_destroy_all_but_legal_hold(*, subject: Any, actor: str = "system") -> i
 
 
 def _ledger_record(*, subject_id: uuid.UUID, retention_class: str | None, count: int, actor: str) -> None:
-    from pacte.ledger.services import entry_append
-
+    """Record the destruction as a fact of the proof ledger (through the port the ledger plugs)."""
     with transaction.atomic():
-        entry_append(
+        record_fact(
             type="key.destroyed",
             subject_id=subject_id,
             actor=actor,

@@ -13,7 +13,7 @@ from pacte.accounts.services import user_create
 from pacte.messaging import services
 from pacte.messaging.models import OutboxMessage
 from pacte.messaging.spool import spool_purge
-from pacte.rights.registry import registrations
+from pacte.subjects.registry import registrations
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)

@@ -15,7 +15,7 @@ from pacte.accounts.services import user_create
 from pacte.consent.services import consent_set
 from pacte.ledger.services import entry_append
 from pacte.rights import services
-from pacte.rights.registry import registrations
+from pacte.subjects.registry import registrations
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)

@@ -88,7 +88,7 @@ def test_the_export_holds_every_record_of_the_subject_and_nothing_of_another() -
     assert {row["type"] for row in data["ledger"]} >= {"account.created", "consent.granted"}
     assert counts["people"] == 1 and counts["ledger"] == len(data["ledger"])
     # Every field of every registered model with rows for her is in the export.
-    from pacte.rights.registry import registrations
+    from pacte.subjects.registry import registrations
 
     for registration in registrations():
         rows = data["records"][registration.kind]
@@ -258,8 +258,8 @@ def test_delete_my_account_needs_the_password_and_the_word(
 
 
 def test_a_model_with_personal_data_and_no_eraser_stops_start_up() -> None:
-    from pacte.rights import registry
-    from pacte.rights.checks import rights_registry_check
+    from pacte.subjects import registry
+    from pacte.subjects.checks import registry_check as rights_registry_check
 
     assert rights_registry_check() == []
     saved = registry._registry.pop("testapp.Person")

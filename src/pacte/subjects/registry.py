@@ -2,7 +2,7 @@
 
 ``register(Model, exporter=…, eraser=…)``; both default to "the rows whose ``subject`` is this subject":
 the default exporter yields each row's fields (vault fields decrypted, "erased" when their key is gone),
-the default eraser deletes the rows. A system check (``pacte.E030``) refuses to start when a model that
+the default eraser deletes the rows. A system check (``pacte.E030``, subjects/checks.py) refuses to start when a model that
 holds personal data has no registration.
 """
 
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+
+from pacte.core.erased import ERASED
 
 Exporter = Callable[[Any], Iterable[dict[str, Any]]]
 Eraser = Callable[[Any], int]
@@ -36,8 +38,6 @@ _registry: dict[str, Registration] = {}
 
 def value_plain(value: Any) -> Any:
     """Turn a field value into something JSON and CSV can hold."""
-    from pacte.vault.fields import ERASED
-
     if value is ERASED:
         return "erased"
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.core.checks import Error, Tags, register
 
+from pacte.policy.registry import personal_fields
+from pacte.subjects.registry import is_registered
+
 
 @register(Tags.models, "pacte")
-def rights_registry_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    from pacte.policy.registry import personal_fields
-    from pacte.rights.registry import is_registered
-
+def registry_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Every model holding personal data is registered with an exporter and an eraser."""
     errors = []
     seen = set()
     for model, _field, _category in personal_fields():
@@ -22,7 +23,7 @@ def rights_registry_check(app_configs: Any = None, **kwargs: Any) -> list[Error]
             errors.append(
                 Error(
                     f"{model._meta.label} holds personal data but has no exporter and eraser.",
-                    hint="In its app's AppConfig.ready(), call pacte.rights.registry.register("
+                    hint="In its app's AppConfig.ready(), call pacte.subjects.registry.register("
                     f"{model.__name__}, exporter=…, eraser=…) (the defaults handle rows with a subject FK).",
                     obj=model,
                     id="pacte.E030",
