@@ -12,6 +12,8 @@ $BIN/ruff check src tests bench conftest.py
 $BIN/ruff format --check src tests bench conftest.py
 echo "== mypy"
 $BIN/mypy
+echo "== import contracts (lint-imports)"
+$BIN/lint-imports
 
 # Each run gets its own PACTE_HOME so nothing of a developer's var/ is touched.
 WORK=$(mktemp -d /tmp/pacte-test.XXXXXX)
