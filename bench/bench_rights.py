@@ -56,7 +56,7 @@ def _subject_with(records: int, entries: int):
 
 
 def _export(subject, home: Path) -> tuple[float, float, int]:
-    from pacte.rights.services import export_write
+    from pacte.rights.exports import export_write
 
     path = home / "export.zip"
     tracemalloc.start()
@@ -70,8 +70,9 @@ def _export(subject, home: Path) -> tuple[float, float, int]:
 
 
 def _erase(subject) -> tuple[float, float]:
+    from pacte.rights.flows.erasure import erasure_run
     from pacte.rights.models import RightsRequest
-    from pacte.rights.services import erasure_run, request_create
+    from pacte.rights.services import request_create
     from pacte.vault.services import keys_destroy_all_but_legal_hold
 
     request = request_create(

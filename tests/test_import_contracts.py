@@ -41,13 +41,29 @@ def test_the_code_keeps_every_contract(tmp_path: Path) -> None:
     ("module", "source", "broken"),
     [
         # core is the base: it imports no Pacte app.
-        ("core/probe.py", "from pacte.policy import selectors\n", "pacte.core is not allowed to import pacte.policy"),
+        (
+            "core/probe.py",
+            "from pacte.policy import selectors\n",
+            "pacte.core is not allowed to import pacte.policy",
+        ),
         # the vault and the ledger do not import one another.
-        ("vault/probe.py", "from pacte.ledger import services\n", "pacte.vault is not allowed to import pacte.ledger"),
+        (
+            "vault/probe.py",
+            "from pacte.ledger import services\n",
+            "pacte.vault is not allowed to import pacte.ledger",
+        ),
         # a domain app does not reach into another one's models.
-        ("rights/probe.py", "from pacte.accounts.models import User\n", "pacte.rights is not allowed to import pacte.accounts.models"),
+        (
+            "rights/probe.py",
+            "from pacte.accounts.models import User\n",
+            "pacte.rights is not allowed to import pacte.accounts.models",
+        ),
         # domain code never imports views.
-        ("consent/probe.py", "from pacte.accounts import views\n", "pacte.consent is not allowed to import pacte.accounts.views"),
+        (
+            "consent/probe.py",
+            "from pacte.accounts import views\n",
+            "pacte.consent is not allowed to import pacte.accounts.views",
+        ),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(tmp_path: Path, module: str, source: str, broken: str) -> None:

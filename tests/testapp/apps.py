@@ -7,7 +7,7 @@ class TestAppConfig(AppConfig):
     verbose_name = "Pacte test models"
 
     def ready(self) -> None:
-        from pacte.rights.registry import register
+        from pacte.subjects.registry import register
         from tests.testapp import models
 
         register(models.Person, kind="people")

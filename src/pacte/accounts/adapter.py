@@ -10,16 +10,23 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
-from django.db import transaction
 from django.http import HttpRequest
+from django.shortcuts import redirect
 from django.utils import translation
 
-from pacte.accounts import selectors, services
+from pacte.accounts import app_settings, selectors, services
+from pacte.accounts.flows.signup import signup
 from pacte.accounts.models import User
+from pacte.messaging.services import message_queue, message_queue_ephemeral
+from pacte.policy.selectors import policy_active
+from pacte.vault.crypto import is_system_sealed, open_system, seal_system
 
 STASH = "_pacte_real_emails"
 # Context keys through which allauth hands an address to a mail or a message template.
 EMAIL_KEYS = ("email", "from_email", "to_email", "deleted_email")
+# The key-store secret that seals MFA secrets, and what each sealed value is bound to.
+MFA_SECRET = "mfa-secrets"  # noqa: S105 - the name of a secret, not one
+MFA_CONTEXT = b"pacte-mfa"
 
 
 def real_address(value: Any) -> Any:
@@ -52,9 +59,7 @@ class MailSite:
 
 def mail_site() -> MailSite:
     """Return the site a mail speaks for: ``operator.name`` of the policy, the host of PACTE_BASE_URL."""
-    from pacte.policy.selectors import policy_active
-
-    url = str(settings.PACTE_BASE_URL).rstrip("/")
+    url = app_settings.base_url()
     return MailSite(name=policy_active().operator.name, domain=urlsplit(url).netloc, url=url)
 
 
@@ -77,10 +82,10 @@ class AccountAdapter(DefaultAccountAdapter):
         _stash()[pseudonym] = email
         return pseudonym
 
-    @transaction.atomic
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> User:
+        """Sign the person up through the sign-up flow (the account, its acceptances, the ticked consents)."""
         data = form.cleaned_data
-        user = services.user_register(
+        return signup(
             email=form.real_email,
             password=data.get("password1"),
             name=data["name"],
@@ -90,12 +95,8 @@ class AccountAdapter(DefaultAccountAdapter):
             postal_address=form.postal_address(),
             organisation=form.organisation(),
             language=translation.get_language() or "",
+            consents=form.consents_granted(),
         )
-        from pacte.consent.services import consent_set
-
-        for purpose in form.consents_granted():  # unticked boxes are silence: nothing to record
-            consent_set(subject_id=user.subject_id, purpose=purpose, granted=True, source="signup")
-        return user
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Send to the real address behind ``email``; never to a pseudonym, never to a stopped account.
@@ -124,8 +125,6 @@ class AccountAdapter(DefaultAccountAdapter):
             "person_name": user_display_name(holder),
             **{key: real_address(value) if key in EMAIL_KEYS else value for key, value in context.items()},
         }
-        from pacte.messaging.services import message_queue, message_queue_ephemeral
-
         language = holder.language if holder is not None else translation.get_language()
         with translation.override(language or settings.LANGUAGE_CODE):
             rendered = self.render_mail(template_prefix, real, shown)
@@ -187,8 +186,6 @@ class AccountAdapter(DefaultAccountAdapter):
     def post_login(self, request: HttpRequest, user: Any, **kwargs: Any) -> Any:
         response = super().post_login(request, user, **kwargs)
         if isinstance(user, User) and user.deactivated_at is not None:
-            from django.shortcuts import redirect
-
             return redirect("accounts:reactivate")
         return response
 
@@ -201,26 +198,11 @@ class MFAAdapter(DefaultMFAAdapter):
         return str(super()._get_user_identifier(user))
 
     def encrypt(self, text: str) -> str:
-        """Encrypt TOTP secrets and recovery-code seeds (AES-256-GCM, key wrapped in the key store)."""
-        import base64
-        import secrets
-
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        from pacte.vault.keyring import system_secret
-
-        nonce = secrets.token_bytes(12)
-        sealed = AESGCM(system_secret("mfa-secrets")).encrypt(nonce, text.encode(), b"pacte-mfa")
-        return "pacte1:" + base64.urlsafe_b64encode(nonce + sealed).decode()
+        """Seal TOTP secrets and recovery-code seeds in the vault (a key-store secret, AES-256-GCM)."""
+        return seal_system(text, secret=MFA_SECRET, context=MFA_CONTEXT)
 
     def decrypt(self, encrypted_text: str) -> str:
-        import base64
-
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-        from pacte.vault.keyring import system_secret
-
-        if not encrypted_text.startswith("pacte1:"):
+        """Open a sealed MFA secret (either vault format); a value stored unsealed is returned as is."""
+        if not is_system_sealed(encrypted_text):
             return encrypted_text
-        blob = base64.urlsafe_b64decode(encrypted_text.removeprefix("pacte1:"))
-        return AESGCM(system_secret("mfa-secrets")).decrypt(blob[:12], blob[12:], b"pacte-mfa").decode()
+        return open_system(encrypted_text, secret=MFA_SECRET, context=MFA_CONTEXT)

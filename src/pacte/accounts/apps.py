@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        # Here, not at the top: apps load before models (the registered models and allauth's UserSession).
         from allauth.usersessions.models import UserSession
 
         from pacte.accounts import receivers, services

@@ -11,15 +11,17 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from pacte.accounts.models import AccountKind, Language
-from pacte.accounts.services import email_pseudonym
+from pacte.accounts.services import age_check, email_pseudonym
+from pacte.consent.selectors import subject_purpose_list
+from pacte.core.errors import PacteError
 from pacte.core.forms import TextField
+from pacte.core.i18n import current_language
+from pacte.policy.selectors import policy_active
 from pacte.vault.fields import normalise_phone
 
 
 def language_choices() -> list[tuple[str, str]]:
     """Return the languages the policy offers, each named in its own language."""
-    from pacte.policy.selectors import policy_active
-
     names = dict(Language.choices)
     return [(code, names[code]) for code in policy_active().languages if code in names]
 
@@ -66,12 +68,9 @@ class SignupForm(AllauthSignupForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from django.utils.translation import get_language
-
-        from pacte.consent.selectors import subject_purpose_list
 
         # One unticked, optional box per purpose of the policy that needs the person's consent.
-        for pid, label in subject_purpose_list(lang=(get_language() or "fr")[:2]):
+        for pid, label in subject_purpose_list(lang=current_language()):
             self.fields[f"consent_{pid}"] = forms.BooleanField(
                 label=_("%(purpose)s (optional)") % {"purpose": label}, required=False
             )
@@ -94,9 +93,6 @@ class SignupForm(AllauthSignupForm):
         return _clean_phone(self.cleaned_data.get("phone", ""))
 
     def clean(self) -> dict:
-        from pacte.accounts.services import age_check
-        from pacte.core.errors import PacteError
-
         data = super().clean()
         if "birth_date" in data:
             try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from allauth.account.authentication import get_authentication_records
 from allauth.mfa.utils import is_mfa_enabled
+from allauth.usersessions.models import UserSession
 from django.contrib.auth import logout
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -66,11 +69,6 @@ class UserSessionsMiddleware:
         session = getattr(request, "session", None)
         user = getattr(request, "user", None)
         if session is not None and session.session_key and user is not None and user.is_authenticated:
-            import hashlib
-
-            from allauth.usersessions.models import UserSession
-            from django.core.cache import caches
-
             # Per process on purpose: at worst each process writes once a minute, and no request
             # pays a shared-cache write for it.
             key = "pacte:seen:" + hashlib.sha256(session.session_key.encode()).hexdigest()[:32]

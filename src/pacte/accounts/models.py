@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from pacte.policy.registry import not_personal
@@ -39,6 +40,7 @@ class Language(models.TextChoices):
 
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: object) -> User:
+        # Not at the top: services imports these models (a real cycle), and Django asks the manager here.
         from pacte.accounts.services import user_create
 
         return user_create(email=email, password=password, **fields)  # type: ignore[arg-type]
@@ -81,8 +83,6 @@ class User(AbstractBaseUser, PermissionsMixin):
         return f"user:{self.pk}"
 
     def get_session_auth_hash(self) -> str:
-        from django.utils.crypto import salted_hmac
-
         return salted_hmac(
             "pacte.accounts.User.get_session_auth_hash",
             f"{self.password}|{self.session_generation}",

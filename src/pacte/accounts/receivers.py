@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.internal.flows.login import record_authentication
+from allauth.account.signals import email_changed as allauth_email_changed
+from allauth.mfa.signals import authenticator_added
+from allauth.usersessions.models import UserSession
 from django.db import transaction
+from django.db.models.signals import pre_save
+
+from pacte.accounts.services import ip_coarsen
+from pacte.ledger.services import entry_append
 
 
 def email_changed(
     sender: Any, request: Any, user: Any, from_email_address: Any, to_email_address: Any, **kw: Any
 ) -> None:
     """A verified new address replaced the old one: record the rectification in the ledger."""
-    from pacte.ledger.services import entry_append
-
     if from_email_address is None or from_email_address.email == to_email_address.email:
         return  # the first address being confirmed is not a change
     with transaction.atomic():
@@ -26,8 +32,6 @@ def email_changed(
 
 def user_session_coarsen(sender: Any, instance: Any, **kw: Any) -> None:
     """Store only the network of a session's address (a /24 or /48), never the full address."""
-    from pacte.accounts.services import ip_coarsen
-
     instance.ip = ip_coarsen(instance.ip)
 
 
@@ -37,18 +41,11 @@ def second_factor_added(sender: Any, request: Any, user: Any, authenticator: Any
     Staff sessions must have used a second factor (StaffMFARequiredMiddleware); the person who just
     proved they hold the authenticator by typing its code keeps their session.
     """
-    from allauth.account.internal.flows.login import record_authentication
-
     if request is not None and getattr(request, "user", None) == user:
         record_authentication(request, user, "mfa", type=authenticator.type, enrolled=True)
 
 
 def connect() -> None:
-    from allauth.account.signals import email_changed as allauth_email_changed
-    from allauth.mfa.signals import authenticator_added
-    from allauth.usersessions.models import UserSession
-    from django.db.models.signals import pre_save
-
     allauth_email_changed.connect(email_changed, dispatch_uid="pacte.accounts.email_changed")
     authenticator_added.connect(second_factor_added, dispatch_uid="pacte.accounts.second_factor_added")
     pre_save.connect(user_session_coarsen, sender=UserSession, dispatch_uid="pacte.accounts.session_ip")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from allauth.usersessions.models import UserSession
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from pacte.accounts.models import EmailIdentity, Organisation, User
+
+# A deactivated account may be reactivated by signing in within this many days.
+REACTIVATION_DAYS = 30
 
 
 def email_real(*, pseudonym: str) -> str | None:
@@ -65,8 +72,6 @@ def organisation_list(*, administrator: User) -> list[Organisation]:
 
 def user_can_reactivate(*, user: User) -> bool:
     """Tell whether a deactivated account is still within its 30-day reactivation window."""
-    from pacte.accounts.services import REACTIVATION_DAYS
-
     return user.deactivated_at is not None and timezone.now() - user.deactivated_at < timedelta(
         days=REACTIVATION_DAYS
     )
@@ -86,10 +91,6 @@ _SYSTEMS = (
 
 def browser_describe(user_agent: str) -> str:
     """Return a short description of a browser ("Firefox on Linux") from its User-Agent header."""
-    import re
-
-    from django.utils.translation import gettext as _
-
     browser = ""
     for token, name in _BROWSERS:
         match = re.search(re.escape(token) + r"(\d+)", user_agent)
@@ -107,10 +108,6 @@ def browser_describe(user_agent: str) -> str:
 
 def place_describe(ip: str) -> str:
     """Return where a session comes from, as precisely as Pacte keeps it (the network, no more)."""
-    import ipaddress
-
-    from django.utils.translation import gettext as _
-
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
@@ -124,8 +121,6 @@ def place_describe(ip: str) -> str:
 
 def session_list(*, request: Any) -> list[dict[str, Any]]:
     """Return the signed-in user's live sessions, the current one first, with what the portal shows."""
-    from allauth.usersessions.models import UserSession
-
     sessions = UserSession.objects.purge_and_list(request.user)
     current = request.session.session_key
     rows = [

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import datetime
+import ipaddress
+from collections.abc import Callable
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.accounts import error_codes
 from pacte.accounts.models import AccountKind, EmailIdentity, Organisation, User
+from pacte.accounts.selectors import user_email
 from pacte.core.errors import PacteError
 from pacte.ledger.services import entry_append
 from pacte.policy import selectors as policy_selectors
 from pacte.policy import services as policy_services
 from pacte.subjects.models import SubjectKind
+from pacte.subjects.registry import value_plain
 from pacte.subjects.services import subject_create
 from pacte.vault.blind import blind_index_digest
 
 PSEUDONYM_DOMAIN = "pseudonym.invalid"
 EDITABLE_FIELDS = ("name", "phone", "postal_address", "language")
-REACTIVATION_DAYS = 30
 
 
 def email_pseudonym(email: str) -> str:
@@ -45,8 +51,6 @@ def email_identity_ensure(*, subject: Any, email: str) -> EmailIdentity:
 @transaction.atomic
 def email_identity_forget(*, pseudonym: str) -> bool:
     """Delete the real address behind a pseudonym no longer in use (after an address change)."""
-    from allauth.account.models import EmailAddress
-
     if not pseudonym or EmailAddress.objects.filter(email=pseudonym).exists():
         return False
     if User.objects.filter(email=pseudonym).exists():
@@ -64,8 +68,6 @@ def language_choose(value: str | None) -> str:
 
 def ip_coarsen(ip: str | None) -> str:
     """Return the network of an address: 203.0.113.0 for 203.0.113.7, the /48 for IPv6."""
-    import ipaddress
-
     try:
         address = ipaddress.ip_address(ip or "")
     except ValueError:
@@ -185,8 +187,6 @@ def user_register(
 
 def user_create(*, email: str, password: str | None = None, **fields: Any) -> User:
     """Create a user outside the sign-up form (createsuperuser, demo data), its address verified."""
-    from allauth.account.models import EmailAddress
-
     fields.setdefault("name", "")
     fields.setdefault("birth_date", None)
     user = user_register(email=email, password=password, source="operator", **fields)
@@ -194,26 +194,51 @@ def user_create(*, email: str, password: str | None = None, **fields: Any) -> Us
     return user
 
 
-@transaction.atomic
-def user_rectify(*, user: User, changes: dict[str, Any], source: str = "portal") -> list[str]:
-    """Change the customer's own details; one rectification ledger entry per changed field."""
+def _fields_rectify(
+    *,
+    instance: User | Organisation,
+    fields: tuple[str, ...],
+    changes: dict[str, Any],
+    actor: str,
+    source: str,
+    value_of: Callable[[str, Any], Any] = lambda field, value: value,
+    clean_exclude: tuple[str, ...] = (),
+) -> list[str]:
+    """Apply the ``changes`` that differ to ``fields`` of ``instance``; one rectification entry per field.
+
+    ``value_of(field, value)`` is what is stored for a changed value. Saves only the changed fields and
+    returns their names (none: nothing saved, no entry). The caller holds the transaction.
+    """
     changed = []
-    for field in EDITABLE_FIELDS:
-        if field in changes and changes[field] != getattr(user, field):
-            setattr(user, field, changes[field])
+    for field in fields:
+        if field in changes and changes[field] != getattr(instance, field):
+            setattr(instance, field, value_of(field, changes[field]))
             changed.append(field)
     if not changed:
         return []
-    user.full_clean(exclude=["password", "birth_date"])
-    user.save(update_fields=changed)
+    instance.full_clean(exclude=list(clean_exclude))
+    instance.save(update_fields=changed)
     for field in changed:
         entry_append(
             type="rectification",
-            subject_id=user.subject_id,
-            actor=f"subject:{user.subject_id}",
-            payload={"field": f"accounts.User.{field}", "source": source},
+            subject_id=instance.subject_id,
+            actor=actor,
+            payload={"field": f"{instance._meta.label}.{field}", "source": source},
         )
     return changed
+
+
+@transaction.atomic
+def user_rectify(*, user: User, changes: dict[str, Any], source: str = "portal") -> list[str]:
+    """Change the customer's own details; one rectification ledger entry per changed field."""
+    return _fields_rectify(
+        instance=user,
+        fields=EDITABLE_FIELDS,
+        changes=changes,
+        actor=f"subject:{user.subject_id}",
+        source=source,
+        clean_exclude=("password", "birth_date"),
+    )
 
 
 @transaction.atomic
@@ -248,8 +273,6 @@ def user_reactivate(*, user: User) -> User:
 
 def sessions_end(*, request: Any, session_id: int | None = None, others: bool = False) -> int:
     """End one of the signed-in user's other sessions, or all of them but the current one."""
-    from allauth.usersessions.models import UserSession
-
     sessions = UserSession.objects.filter(user_id=request.user.pk).exclude(
         session_key=request.session.session_key
     )
@@ -274,23 +297,15 @@ def organisation_rectify(
         raise PacteError(
             _("Only the administrator of this account can change it."), error_codes.NOT_ADMINISTRATOR
         )
-    changed = []
-    for field in ORGANISATION_FIELDS:
-        if field in changes and changes[field] != getattr(organisation, field):
-            setattr(organisation, field, changes[field] or ("" if field != "postal_address" else None))
-            changed.append(field)
-    if not changed:
-        return []
-    organisation.full_clean()
-    organisation.save(update_fields=changed)
-    for field in changed:
-        entry_append(
-            type="rectification",
-            subject_id=organisation.subject_id,
-            actor=f"subject:{user.subject_id}",
-            payload={"field": f"accounts.Organisation.{field}", "source": source},
-        )
-    return changed
+    return _fields_rectify(
+        instance=organisation,
+        fields=ORGANISATION_FIELDS,
+        changes=changes,
+        actor=f"subject:{user.subject_id}",
+        source=source,
+        # An emptied detail is stored blank ("" for text, no address at all for the postal address).
+        value_of=lambda field, value: value or (None if field == "postal_address" else ""),
+    )
 
 
 USER_EXPORT_FIELDS = (
@@ -311,9 +326,6 @@ SESSION_EXPORT_FIELDS = ("ip_network", "user_agent", "created_at", "last_seen_at
 
 def user_export(subject: Any) -> Any:
     """Yield the customer's account as the export shows it (real address, decrypted details)."""
-    from pacte.accounts.selectors import user_email
-    from pacte.subjects.registry import value_plain
-
     for user in User.objects.filter(subject=subject):
         yield {
             "id": str(user.pk),
@@ -332,10 +344,6 @@ def user_export(subject: Any) -> Any:
 
 def user_erase(subject: Any) -> int:
     """Anonymise the account row (kept for the ledger's references) and delete what allauth holds."""
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from allauth.usersessions.models import UserSession
-
     user = User.objects.filter(subject=subject).first()
     if user is None:
         return 0
@@ -364,10 +372,6 @@ def user_erase(subject: Any) -> int:
 
 def user_sessions_export(subject: Any) -> Any:
     """Yield the account's live sessions (browser, network, times)."""
-    from allauth.usersessions.models import UserSession
-
-    from pacte.subjects.registry import value_plain
-
     for session in UserSession.objects.filter(user__subject=subject).iterator():
         yield {
             "ip_network": session.ip,
@@ -380,8 +384,6 @@ def user_sessions_export(subject: Any) -> Any:
 @transaction.atomic
 def account_sessions_end(*, subject_id: Any) -> int:
     """End every session of the account of ``subject_id`` (all devices); return how many were ended."""
-    from allauth.usersessions.models import UserSession
-
     user = User.objects.filter(subject_id=subject_id).first()
     if user is None:
         return 0

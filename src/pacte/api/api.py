@@ -13,7 +13,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
@@ -24,14 +24,17 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
-from pacte.core.errors import PacteError
-
-if TYPE_CHECKING:
-    from pacte.consent.selectors import ConsentView
+from pacte.api import error_codes, services
+from pacte.api.models import ConsentEvidence
+from pacte.consent import error_codes as consent_codes
+from pacte.consent import selectors as consent_selectors
+from pacte.consent import services as consent_services
+from pacte.core.errors import PROBLEM_JSON, PacteError, problem_response
+from pacte.ledger.selectors import receipt_build
+from pacte.subjects.selectors import subject_get
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 # A consent change is a few hundred bytes; anything much larger is refused before it is read.
 MAX_BODY_BYTES = 64 * 1024
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # the form of ledger receipts' "time"
@@ -40,9 +43,7 @@ TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
 
 class KeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        from pacte.api.services import apikey_authenticate
-
-        return apikey_authenticate(secret=token)
+        return services.apikey_authenticate(secret=token)
 
 
 class ProblemError(Schema):
@@ -84,17 +85,6 @@ api = PacteAPI(
 )
 
 
-def problem(
-    status: int, title: str, code: str, detail: str = "", errors: list[dict] | None = None
-) -> JsonResponse:
-    body: dict[str, Any] = {"type": f"urn:pacte:error:{code}", "title": title, "status": status, "code": code}
-    if detail:
-        body["detail"] = detail
-    if errors:
-        body["errors"] = errors
-    return JsonResponse(body, status=status, content_type=PROBLEM_JSON)
-
-
 def problem_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Wrap an API view: refuse a too large body unread, and answer a wrong method with a problem."""
 
@@ -105,17 +95,19 @@ def problem_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         except ValueError:
             length = -1
         if length < 0:
-            return problem(400, _("The Content-Length header is not a number."), "api.bad_request")
+            return problem_response(
+                400, _("The Content-Length header is not a number."), error_codes.BAD_REQUEST
+            )
         if length > MAX_BODY_BYTES:
             return _too_large()
         response = view(request, *args, **kwargs)
         if response.status_code == 405 and response.get("Content-Type") != PROBLEM_JSON:
             allowed = response.get("Allow", "")
-            response = problem(
+            response = problem_response(
                 405,
                 _("This method is not allowed here."),
-                "api.method_not_allowed",
-                _("Allowed: %(methods)s.") % {"methods": allowed},
+                error_codes.METHOD_NOT_ALLOWED,
+                detail=_("Allowed: %(methods)s.") % {"methods": allowed},
             )
             response["Allow"] = allowed
         return response
@@ -124,22 +116,26 @@ def problem_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 
 def _too_large() -> JsonResponse:
-    return problem(
+    return problem_response(
         413,
         _("The request body is too large."),
-        "api.body_too_large",
-        _("At most %(size)d bytes are accepted.") % {"size": MAX_BODY_BYTES},
+        error_codes.BODY_TOO_LARGE,
+        detail=_("At most %(size)d bytes are accepted.") % {"size": MAX_BODY_BYTES},
     )
 
 
 @api.exception_handler(PacteError)
 def _pacte_error(request: HttpRequest, error: PacteError) -> HttpResponse:
-    return problem(error.status if 400 <= error.status < 500 else 422, str(error.message), error.code)
+    return problem_response(
+        error.status if 400 <= error.status < 500 else 422, str(error.message), error.code
+    )
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, error: Exception) -> HttpResponse:
-    return problem(401, _("A valid API key is required (Authorization: Bearer <key>)."), "api.unauthorized")
+    return problem_response(
+        401, _("A valid API key is required (Authorization: Bearer <key>)."), error_codes.UNAUTHORIZED
+    )
 
 
 @api.exception_handler(ValidationError)
@@ -154,19 +150,23 @@ def _validation_error(request: HttpRequest, error: ValidationError) -> HttpRespo
         for item in error.errors[:20]
     ]
     detail = "; ".join(f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in errors)
-    return problem(422, _("The request is not valid."), "api.invalid_request", detail[:1000], errors)
+    return problem_response(
+        422, _("The request is not valid."), error_codes.INVALID_REQUEST, detail=detail[:1000], errors=errors
+    )
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, error: Exception) -> HttpResponse:
-    return problem(404, _("Not found."), "api.not_found")
+    return problem_response(404, _("Not found."), error_codes.NOT_FOUND)
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     if error.status_code == 400:
-        return problem(400, _("The request body is not valid JSON."), "api.bad_request", str(error))
-    return problem(error.status_code, str(error), "api.http_error")
+        return problem_response(
+            400, _("The request body is not valid JSON."), error_codes.BAD_REQUEST, detail=str(error)
+        )
+    return problem_response(error.status_code, str(error), error_codes.HTTP_ERROR)
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -179,7 +179,7 @@ def _server_error(request: HttpRequest, error: Exception) -> HttpResponse:
     # The route, not the path: no subject id in the log.
     route = request.resolver_match.route if request.resolver_match else "?"
     logger.exception("API request failed: %s %s", request.method, route)
-    return problem(500, _("Internal error; nothing was changed."), "api.internal_error")
+    return problem_response(500, _("Internal error; nothing was changed."), error_codes.INTERNAL_ERROR)
 
 
 Timestamp = Annotated[
@@ -233,15 +233,13 @@ ERRORS_POST: dict[int, type[Schema]] = {status: Problem for status in (400, 401,
 
 
 def _subject(subject_id: uuid.UUID) -> Any:
-    from pacte.subjects.models import Subject
-
-    subject = Subject.objects.filter(pk=subject_id).first()
+    subject = subject_get(subject_id=subject_id)
     if subject is None:
-        raise PacteError(_("There is no such data subject."), "consent.unknown_subject", status=404)
+        raise PacteError(_("There is no such data subject."), consent_codes.UNKNOWN_SUBJECT, status=404)
     return subject
 
 
-def _out(view: ConsentView) -> dict:
+def _out(view: consent_selectors.ConsentView) -> dict:
     """The API form of a ``ConsentView`` (the one read model of consent)."""
     return {
         "purpose": view.purpose,
@@ -257,37 +255,27 @@ def _out(view: ConsentView) -> dict:
 @api.get("/subjects/{subject_id}/consents", response={200: list[ConsentOut], **ERRORS_GET})
 def consents_list(request: HttpRequest, subject_id: uuid.UUID) -> list[dict]:
     """Every consent purpose of the policy with this subject's state (never asked = not granted)."""
-    from pacte.consent.selectors import consent_list
-
     _subject(subject_id)
-    return [_out(view) for view in consent_list(subject_id=subject_id)]
+    return [_out(view) for view in consent_selectors.consent_list(subject_id=subject_id)]
 
 
 @api.get("/subjects/{subject_id}/consents/{purpose}", response={200: ConsentOut, **ERRORS_GET})
 def consent_get(request: HttpRequest, subject_id: uuid.UUID, purpose: str) -> Any:
     """May we? One indexed read of the current state (the hot path: answered without re-validation)."""
-    from pacte.consent import selectors
-    from pacte.consent.services import purpose_check
-
-    purpose_check(purpose)
-    view = selectors.consent_get(subject_id=subject_id, purpose=purpose)
+    consent_services.purpose_check(purpose)
+    view = consent_selectors.consent_get(subject_id=subject_id, purpose=purpose)
     if view is None:
-        raise PacteError(_("There is no such data subject."), "consent.unknown_subject", status=404)
+        raise PacteError(_("There is no such data subject."), consent_codes.UNKNOWN_SUBJECT, status=404)
     return JsonResponse(_out(view))
 
 
 @api.post("/subjects/{subject_id}/consents", response={200: ConsentChange, **ERRORS_POST})
 def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn) -> dict:
     """Grant or withdraw a purpose; the answer carries the ledger receipt of the change."""
-    from pacte.api.models import ConsentEvidence
-    from pacte.consent import selectors
-    from pacte.consent.services import consent_set
-    from pacte.ledger.selectors import receipt_build
-
     key = request.auth  # type: ignore[attr-defined]
     subject = _subject(subject_id)
     with transaction.atomic():
-        state = consent_set(
+        state = consent_services.consent_set(
             subject_id=subject.pk,
             purpose=payload.purpose,
             granted=payload.granted,
@@ -300,7 +288,7 @@ def consent_post(request: HttpRequest, subject_id: uuid.UUID, payload: ConsentIn
             )
     # The state as every reader sees it (not granted while restricted); no receipt when nothing changed
     # because it was never granted.
-    view = selectors.consent_get(subject_id=subject.pk, purpose=payload.purpose)
+    view = consent_selectors.consent_get(subject_id=subject.pk, purpose=payload.purpose)
     assert view is not None  # the subject exists: consent_set just checked it
     receipt = receipt_build(seq=state.entry_seq) if state is not None else {}
     return {**_out(view), "receipt": receipt}

@@ -8,6 +8,7 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self) -> None:
+        # Here, not at the top: apps load before models (ConsentEvidence is registered with the subjects).
         from pacte.api.models import ConsentEvidence
         from pacte.subjects.registry import register
 

@@ -8,6 +8,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from pacte.api import error_codes
 from pacte.api.models import ApiKey
 from pacte.core.errors import PacteError
 
@@ -36,7 +37,9 @@ def apikey_revoke(*, prefix: str) -> ApiKey:
     """
     key = ApiKey.objects.filter(prefix=prefix).first()
     if key is None:
-        raise PacteError(f"There is no API key starting with {prefix!r}.", "api.unknown_key", status=404)
+        raise PacteError(
+            f"There is no API key starting with {prefix!r}.", error_codes.UNKNOWN_KEY, status=404
+        )
     key.revoked_at = key.revoked_at or timezone.now()
     key.save(update_fields=["revoked_at"])
     return key

@@ -3,13 +3,15 @@ from django.urls import URLPattern, path, re_path
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
-from pacte.api.api import api, problem, problem_only
+from pacte.api import error_codes
+from pacte.api.api import api, problem_only
+from pacte.core.errors import problem_response
 
 
 @csrf_exempt  # a POST to an unknown route is a 404 problem, not the CSRF failure page
 def not_found(request: HttpRequest) -> HttpResponse:
     """Anything else under /api/: a problem+json 404, never an HTML page."""
-    return problem(404, _("Not found."), "api.not_found")
+    return problem_response(404, _("Not found."), error_codes.NOT_FOUND)
 
 
 def _api_urls() -> tuple:

@@ -8,6 +8,7 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Consent")
 
     def ready(self) -> None:
+        # Here, not at the top: apps load before models (ConsentState is registered with the subjects).
         from pacte.consent.models import ConsentState
         from pacte.policy.registry import measure_register
         from pacte.subjects.registry import register

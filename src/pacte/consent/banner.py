@@ -8,6 +8,8 @@ Until a person answers, every non-essential purpose is refused (silence is refus
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,6 +17,9 @@ from typing import Any
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
+
+from pacte.consent import selectors
+from pacte.policy.selectors import policy_active
 
 COOKIE = "pacte_consent"
 SALT = "pacte.consent.banner"
@@ -40,21 +45,14 @@ class BannerState:
 
 
 def _months() -> int:
-    from pacte.policy.selectors import policy_active
-
     return policy_active().operator.cookie_choice_months
 
 
 def asked_fingerprint() -> str:
     """A short digest of what the banner asks about: any new cookie, widget or purpose changes it."""
-    import hashlib
-    import json
-
-    from pacte.consent.selectors import banner_purposes
-
     shape = [
         [row.id, sorted(c[0] for c in row.cookies), sorted(w[0] for w in row.widgets)]
-        for row in banner_purposes()
+        for row in selectors.banner_purposes()
     ]
     return hashlib.sha256(json.dumps(sorted(shape)).encode()).hexdigest()[:12]
 
@@ -64,8 +62,6 @@ def state_read(request: HttpRequest) -> BannerState:
     cached = getattr(request, "_pacte_banner", None)
     if cached is not None:
         return cached
-    from pacte.consent.selectors import banner_purposes
-
     state = BannerState()
     raw = request.COOKIES.get(COOKIE)
     if raw:
@@ -80,7 +76,7 @@ def state_read(request: HttpRequest) -> BannerState:
             )
         except (signing.BadSignature, KeyError, ValueError, TypeError):
             state = BannerState()
-    asked = {row.id for row in banner_purposes()}
+    asked = {row.id for row in selectors.banner_purposes()}
     fresh = now() - state.chosen_at < _months() * MONTH_SECONDS
     # Asked again when the choice is stale, or when the policy now declares a cookie, widget or purpose
     # this browser was never asked about.

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import get_language
+
+from pacte.consent import banner as banner_state
+from pacte.consent import selectors
+from pacte.core.i18n import current_language
 
 
 def banner(request: HttpRequest) -> dict[str, Any]:
-    from pacte.consent import banner as banner_state
-    from pacte.consent.selectors import banner_purposes
-
     try:
         state = banner_state.state_read(request)
     except Exception:  # no active policy: the policy app reports that at start-up
         return {}
     if not state.must_ask:
         return {"pacte_banner": None}
-    return {"pacte_banner": {"purposes": banner_purposes(lang=(get_language() or "fr")[:2]), "state": state}}
+    return {"pacte_banner": {"purposes": selectors.banner_purposes(lang=current_language()), "state": state}}

@@ -14,7 +14,7 @@ from http.cookies import Morsel
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 
-from pacte.consent import app_settings
+from pacte.consent import app_settings, selectors
 
 logger = logging.getLogger(__name__)
 
@@ -30,12 +30,10 @@ def _is_deletion(morsel: Morsel) -> bool:
 
 def undeclared_cookies(response: HttpResponse) -> list[str]:
     """Return the names of the cookies ``response`` sets that the active policy does not declare."""
-    from pacte.consent.selectors import cookie_names_declared
-
     set_now = [name for name, morsel in response.cookies.items() if not _is_deletion(morsel)]
     if not set_now:
         return []
-    declared = cookie_names_declared()
+    declared = selectors.cookie_names_declared()
     return sorted(name for name in set_now if name not in declared)
 
 

@@ -11,6 +11,8 @@ from django.db.models import FilteredRelation, Q
 
 from pacte.consent.models import ConsentState
 from pacte.policy import selectors as policy_selectors
+from pacte.subjects.models import Subject
+from pacte.subjects.selectors import subject_is_restricted
 
 
 def consent_purpose_ids() -> list[str]:
@@ -76,8 +78,6 @@ def consent_get(*, subject_id: uuid.UUID | str, purpose: str, lang: str = "en") 
 
     Never asked reads as not granted; a restricted subject consents to nothing (``restricted=True``).
     """
-    from pacte.subjects.models import Subject
-
     row = (
         Subject.objects.filter(pk=subject_id)
         .annotate(state=FilteredRelation("consents", condition=Q(consents__purpose=purpose)))
@@ -95,8 +95,6 @@ def consent_list(*, subject_id: uuid.UUID | str, lang: str = "en", banner: bool 
     With ``banner=False``, leave out the purposes the cookie banner asks per browser. A restricted
     subject's purposes all read ``granted=False, restricted=True``.
     """
-    from pacte.subjects.selectors import subject_is_restricted
-
     restricted = subject_is_restricted(subject_id=subject_id)
     states = {
         row[0]: tuple(row[1:])

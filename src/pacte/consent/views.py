@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from pacte.consent import banner, selectors, services
+from pacte.consent.flows import cookie_choice
 from pacte.core.errors import PacteError
-
-
-def _lang() -> str:
-    return (get_language() or "fr")[:2]
+from pacte.core.i18n import current_language
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -34,7 +30,7 @@ def _next_url(request: HttpRequest) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 def cookies(request: HttpRequest) -> HttpResponse:
     """Show and record this browser's cookie choices: accept all, refuse all, or one by one."""
-    purposes = selectors.banner_purposes(lang=_lang())
+    purposes = selectors.banner_purposes(lang=current_language())
     state = banner.state_read(request)
     if request.method != "POST":
         return render(
@@ -42,38 +38,23 @@ def cookies(request: HttpRequest) -> HttpResponse:
             "consent/cookies.html",
             {"purposes": purposes, "state": state, "next": _next_url(request)},
         )
-    action = request.POST.get("action", "refuse")
-    previous = {row.id: state.granted(row.id) for row in purposes}
-    if action == "accept":
-        choices = {row.id: True for row in purposes}
-    elif action == "grant":  # the two-click placeholder of a widget: grant its purpose only
-        choices = {**previous, request.POST.get("purpose", ""): True}
-        choices = {row.id: choices.get(row.id, False) for row in purposes}
-    elif action == "save":
-        chosen = set(request.POST.getlist("purpose"))
-        choices = {row.id: row.id in chosen for row in purposes}
-    else:  # "refuse", closing the banner, anything unexpected: refusal
-        choices = {row.id: False for row in purposes}
-    record = services.cookie_choice_record(consent_id=state.consent_id, choices=choices)
-    new_state = banner.BannerState(
-        consent_id=record.consent_id or uuid.uuid4(),
-        version=record.policy_version,
-        chosen_at=banner.now(),
-        choices=choices,
-        must_ask=False,
+    outcome = cookie_choice.cookie_choice_make(
+        state=state,
+        action=request.POST.get("action", "refuse"),
+        purpose=request.POST.get("purpose", ""),
+        chosen=request.POST.getlist("purpose"),
+        cookies_held=request.COOKIES,
     )
-    withdrawn = [pid for pid, granted in choices.items() if not granted]
-    newly_granted = [pid for pid, granted in choices.items() if granted and not previous.get(pid)]
     if request.headers.get("Accept", "").startswith("application/json"):
-        response: HttpResponse = JsonResponse({"choices": choices, "reload": bool(newly_granted)})
+        response: HttpResponse = JsonResponse(
+            {"choices": outcome.choices, "reload": bool(outcome.newly_granted)}
+        )
     else:
         messages.success(request, _("Your cookie choices are saved."))
         response = redirect(_next_url(request))
-    banner.state_write(response, new_state, secure=request.is_secure())
-    # Withdrawn means gone: delete every cookie the policy declares for a refused purpose.
-    for name in selectors.cookie_names_of(purposes=withdrawn):
-        if name in request.COOKIES:
-            response.delete_cookie(name, samesite="Lax")
+    banner.state_write(response, outcome.state, secure=request.is_secure())
+    for name in outcome.cookies_to_delete:
+        response.delete_cookie(name, samesite="Lax")
     return response
 
 
@@ -94,7 +75,7 @@ def my_consents(request: HttpRequest) -> HttpResponse:
                 request, _("Your consent is recorded.") if granted else _("Your consent is withdrawn.")
             )
         return redirect("consent:my_consents")
-    rows = selectors.consent_list(subject_id=subject_id, lang=_lang(), banner=False)
+    rows = selectors.consent_list(subject_id=subject_id, lang=current_language(), banner=False)
     restricted = any(row.restricted for row in rows)
     return render(request, "consent/my_consents.html", {"rows": rows, "restricted": restricted})
 

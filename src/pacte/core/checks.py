@@ -6,8 +6,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.checks import Tags, Warning, register
+
+from pacte.core import app_settings
 
 
 def too_open(home: Path) -> list[Path]:
@@ -28,7 +29,7 @@ def too_open(home: Path) -> list[Path]:
 @register(Tags.security, deploy=False)
 def home_permissions(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
     """Warn when PACTE_HOME or a file in it (databases, keys, mail spool, exports) is open to others."""
-    home = Path(settings.PACTE_HOME)
+    home = app_settings.home()
     if not home.exists():
         return []
     paths = too_open(home)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.cache import add_never_cache_headers
 
-from pacte.core.errors import PacteError
+from pacte.core.errors import PacteError, problem_response
 
 # No third-party host anywhere: everything is served by Pacte itself. Inline scripts and styles are
 # refused; templates use static files only.
@@ -84,15 +84,6 @@ class PacteErrorMiddleware:
         if not isinstance(exception, PacteError):
             return None
         if request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
-            return JsonResponse(
-                {
-                    "type": f"urn:pacte:error:{exception.code}",
-                    "title": str(exception.message),
-                    "status": exception.status,
-                    "code": exception.code,
-                },
-                status=exception.status,
-                content_type="application/problem+json",
-            )
+            return problem_response(exception.status, str(exception.message), exception.code)
         response = TemplateResponse(request, "core/error.html", {"error": exception}, status=exception.status)
         return response.render()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 
@@ -15,6 +16,4 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     """The front page: who the operator is and the ways in (account, rights, notice)."""
-    from django.shortcuts import render
-
     return render(request, "core/home.html")

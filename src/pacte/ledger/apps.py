@@ -10,6 +10,7 @@ class LedgerConfig(AppConfig):
     verbose_name = _("Ledger")
 
     def ready(self) -> None:
+        # Here, not at the top: apps load before models (services and tasks use the ledger's models).
         from pacte.core import ports, schedule
         from pacte.ledger import app_settings, services
         from pacte.ledger.tasks import ledger_sign_if_due

@@ -13,12 +13,15 @@ from cryptography.hazmat.primitives import serialization
 from pacte.core.errors import PacteError
 from pacte.ledger import error_codes
 from pacte.ledger.models import Entry, LedgerState, Node, TreeHead
+from pacte.ledger.services import entry_canonical, entry_leaf_hash, signing_key, sth_sign
 from pacte.ledger.tree import Hashes, consistency_path, frontier_root, inclusion_path
 from pacte.ledger.verifier import (
     VerificationError,
     key_id,
+    load_public_key,
     node_hash,
     verify_consistency,
+    verify_receipt,
     verify_tree_head,
 )
 
@@ -42,11 +45,6 @@ def ledger_root() -> bytes:
     """Return the current root hash (from the stored frontier)."""
     state = LedgerState.objects.filter(pk=1).first()
     return frontier_root([(int(lv), bytes.fromhex(h)) for lv, h in (state.frontier if state else [])])
-
-
-def entry_list(*, subject_id: uuid.UUID | str) -> list[Entry]:
-    """Return the entries about one subject, oldest first."""
-    return list(Entry.objects.filter(subject_id=subject_id).order_by("seq"))
 
 
 def entry_rows(*, subject_id: uuid.UUID | str, chunk_size: int = 2000) -> Iterator[dict[str, Any]]:
@@ -84,8 +82,6 @@ def consistency_proof(*, first: int, second: int) -> list[bytes]:
 
 
 def public_key_pem() -> str:
-    from pacte.ledger.services import signing_key
-
     return (
         signing_key()
         .public_key()
@@ -95,8 +91,6 @@ def public_key_pem() -> str:
 
 
 def public_key_jwk() -> dict[str, str]:
-    from pacte.ledger.services import signing_key
-
     public = signing_key().public_key()
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return {
@@ -111,8 +105,6 @@ def public_key_jwk() -> dict[str, str]:
 
 def receipt_build(*, seq: int) -> dict[str, Any]:
     """Return the receipt of entry ``seq``: the entry, its inclusion proof and a signed tree head."""
-    from pacte.ledger.services import entry_canonical, sth_sign
-
     entry = Entry.objects.filter(seq=seq).first()
     if entry is None:
         raise PacteError("There is no ledger entry with this number.", error_codes.NO_ENTRY, status=404)
@@ -143,8 +135,6 @@ def ledger_verify(*, chunk_size: int = 5000) -> VerifyReport:
 
     Streams the entries in order keeping only the O(log n) frontier in memory.
     """
-    from pacte.ledger.services import entry_leaf_hash, signing_key
-
     public = signing_key().public_key()
     heads = list(TreeHead.objects.order_by("tree_size"))
     head_at = {head.tree_size: head for head in heads}
@@ -234,6 +224,4 @@ def ledger_verify(*, chunk_size: int = 5000) -> VerifyReport:
 
 def receipt_check(receipt: dict[str, Any]) -> None:
     """Verify a receipt against this ledger's key (raises VerificationError)."""
-    from pacte.ledger.verifier import load_public_key, verify_receipt
-
     verify_receipt(receipt, load_public_key(public_key_pem()))

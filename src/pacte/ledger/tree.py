@@ -7,6 +7,7 @@ proof is assembled from stored perfect subtrees plus at most O(log n) combinatio
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from pacte.ledger.verifier import node_hash
@@ -45,8 +46,6 @@ def frontier_append(
 def frontier_root(frontier: Frontier) -> bytes:
     """Return the root of the tree whose frontier is given (empty tree: SHA-256 of nothing)."""
     if not frontier:
-        import hashlib
-
         return hashlib.sha256(b"").digest()
     root = frontier[-1][1]
     for _level, left in reversed(frontier[:-1]):

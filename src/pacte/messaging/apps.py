@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
+        # reason: models, services and tasks can only be imported once every app is loaded.
         from pacte.core.schedule import register as schedule
         from pacte.messaging import checks, services, tasks  # noqa: F401 - checks registers pacte.E040
         from pacte.messaging.models import OutboxMessage, Subscriber

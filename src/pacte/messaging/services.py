@@ -8,23 +8,33 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from pacte.accounts.selectors import account_contact, account_mail_stopped
-from pacte.consent.selectors import consent_check
+from pacte.accounts.services import email_pseudonym
+from pacte.consent.selectors import consent_check, consent_subject_ids
+from pacte.consent.services import consent_set, purpose_check
 from pacte.core.errors import PacteError
-from pacte.messaging import app_settings
+
+# ``tasks`` imports this module back: only its attributes are used here, at call time.
+from pacte.messaging import app_settings, error_codes, selectors, tasks
 from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
 from pacte.messaging.spool import spool_purge
+from pacte.subjects.models import SubjectKind
+from pacte.subjects.selectors import subject_get
+from pacte.subjects.services import subject_create, subject_mark_erased
+from pacte.vault.services import keys_destroy
 
 # Seconds to wait before attempt 2, 3, 4, 5; then the message is marked failed.
 BACKOFF = (60, 300, 1800, 7200)
-UNSUBSCRIBE_SALT = "pacte.messaging.unsubscribe"
 CONFIRM_SALT = "pacte.messaging.subscribe"
 CONFIRM_DAYS = 7
 # The campaign templates staff may send: id -> label. Each id is messaging/campaigns/<id>.txt; nothing
@@ -52,8 +62,6 @@ def message_queue(
 
     ``ephemeral`` messages are forgotten once sent or failed (see ``message_queue_ephemeral``).
     """
-    from pacte.messaging.tasks import message_send
-
     with transaction.atomic():
         message = OutboxMessage(
             subject_id=subject_id,
@@ -69,7 +77,7 @@ def message_queue(
             ephemeral=ephemeral,
         )
         message.save()
-        message_send.enqueue(str(message.pk))
+        tasks.message_send.enqueue(str(message.pk))
     return message
 
 
@@ -85,9 +93,6 @@ def message_queue_ephemeral(
     throwaway subject's keys are destroyed (``_ephemeral_forget``): no copy of the address stays readable,
     backups included.
     """
-    from pacte.subjects.models import SubjectKind
-    from pacte.subjects.services import subject_create
-
     return message_queue(
         subject_id=subject_create(kind=SubjectKind.CONTACT).pk,
         to=to,
@@ -101,10 +106,6 @@ def message_queue_ephemeral(
 
 def _ephemeral_forget(message: OutboxMessage) -> None:
     """Delete an ephemeral message and destroy its throwaway subject's keys (crypto-shredding)."""
-    from pacte.subjects.selectors import subject_get
-    from pacte.subjects.services import subject_mark_erased
-    from pacte.vault.services import keys_destroy
-
     OutboxMessage.objects.filter(pk=message.pk).delete()
     try:
         keys_destroy(subject=message.subject_id)
@@ -183,49 +184,19 @@ def message_deliver(*, message_id: str) -> str:
     )
 
 
-def outbox_due() -> list[str]:
-    """Return the ids of queued messages whose next attempt is due (for the periodic retry task)."""
-    return [
-        str(pk)
-        for pk in OutboxMessage.objects.filter(
-            status=MessageStatus.QUEUED, next_attempt_at__lte=timezone.now(), attempts__gt=0
-        ).values_list("pk", flat=True)[:1000]
-    ]
-
-
 # --- Marketing purposes, unsubscribe links -----------------------------------------------------------
-
-
-def mail_purpose_list(*, lang: str = "en") -> list[tuple[str, str]]:
-    """Return (id, label) of the consent purposes that are e-mails to the person (newsletter, promotions)."""
-    from pacte.policy.selectors import policy_active
-
-    policy = policy_active()
-    shared = {pid for recipient in policy.recipients.values() for pid in recipient.purposes}
-    return [
-        (pid, purpose.label.get(lang))
-        for pid, purpose in policy.purposes.items()
-        if purpose.consent_required and "contact.email" in purpose.categories and pid not in shared
-    ]
 
 
 def unsubscribe_token(*, subject_id: Any, purpose: str) -> str:
     """A signed token naming a subject and a purpose: no address, nothing personal in the URL."""
-    return signing.dumps({"s": str(subject_id), "p": purpose}, salt=UNSUBSCRIBE_SALT, compress=True)
+    return signing.dumps({"s": str(subject_id), "p": purpose}, salt=selectors.UNSUBSCRIBE_SALT, compress=True)
 
 
 def unsubscribe(*, token: str) -> tuple[str, str]:
     """Withdraw the purpose the token names, at once; return (subject id, purpose)."""
-    from pacte.consent.services import consent_set
-
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        raise PacteError(
-            _("This unsubscribe link is not valid."), "messaging.bad_token", status=404
-        ) from None
-    consent_set(subject_id=data["s"], purpose=data["p"], granted=False, source="email_link")
-    return data["s"], data["p"]
+    subject_id, purpose = selectors.unsubscribe_token_read(token=token)
+    consent_set(subject_id=subject_id, purpose=purpose, granted=False, source="email_link")
+    return subject_id, purpose
 
 
 def _absolute(path: str) -> str:
@@ -244,8 +215,6 @@ def marketing_queue(
     *, subject_id: Any, to: str, template: str, purpose: str, lang: str, campaign: Campaign | None = None
 ) -> OutboxMessage:
     """Queue a marketing message with its visible unsubscribe link and the RFC 8058 headers."""
-    from django.urls import reverse
-
     token = unsubscribe_token(subject_id=subject_id, purpose=purpose)
     link = _absolute(reverse("messaging:unsubscribe", args=[token]))
     subject_line, body = _render(f"campaigns/{template}", {"unsubscribe_url": link}, lang)
@@ -278,9 +247,6 @@ def _limit_consume(*, scope: str, value: str, limit: int, window: int = 3600) ->
     A fixed window in Django's cache, with ``add`` then ``incr`` so that it holds on any backend shared by
     every process (database, Redis). The key is a keyed hash: no address, mail or IP, in the cache.
     """
-    from django.core.cache import cache
-    from django.utils.crypto import salted_hmac
-
     key = "pacte:messaging:" + scope + ":" + salted_hmac(f"pacte.messaging.{scope}", value).hexdigest()[:40]
     cache.add(key, 0, timeout=window)
     try:
@@ -302,13 +268,10 @@ def subscribe_request(
     shows the same page either way, so the answer tells nobody whether the address was already known.
     Returns the subscriber, or None when nothing was recorded.
     """
-    from pacte.accounts.services import email_pseudonym
-    from pacte.messaging import app_settings
-
-    allowed = {pid for pid, _label in mail_purpose_list()}
+    allowed = {pid for pid, _label in selectors.mail_purpose_list()}
     chosen = [p for p in purposes if p in allowed]
     if not chosen:
-        raise PacteError(_("Choose at least one list."), "messaging.no_purpose")
+        raise PacteError(_("Choose at least one list."), error_codes.NO_PURPOSE)
     # Counted outside the transaction: a refused request still counts, and nothing here is rolled back.
     if (
         client
@@ -323,7 +286,7 @@ def subscribe_request(
                 "Too many subscription requests: to protect the people whose addresses are typed here, "
                 "we send only a few confirmation messages an hour. Please try again in an hour."
             ),
-            "messaging.too_many",
+            error_codes.TOO_MANY,
             status=429,
         )
     return _subscribe_record(email=email.strip(), purposes=chosen, lang=lang)
@@ -332,12 +295,6 @@ def subscribe_request(
 @transaction.atomic
 def _subscribe_record(*, email: str, purposes: list[str], lang: str) -> Subscriber | None:
     """Record the request and queue one confirmation, unless one younger than the re-send delay is pending."""
-    from django.urls import reverse
-
-    from pacte.accounts.services import email_pseudonym
-    from pacte.messaging import app_settings
-    from pacte.subjects.services import subject_create
-
     key = email_pseudonym(email)
     now = timezone.now()
     subscriber = Subscriber.objects.select_for_update().filter(email_key=key).first()
@@ -375,18 +332,16 @@ def _subscribe_record(*, email: str, purposes: list[str], lang: str) -> Subscrib
 @transaction.atomic
 def subscribe_confirm(*, token: str) -> Subscriber:
     """Follow the confirmation link: now, and only now, the consents are granted."""
-    from pacte.consent.services import consent_set
-
     try:
         data = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_DAYS * 86400)
     except signing.BadSignature:
         raise PacteError(
-            _("This confirmation link is not valid or has expired."), "messaging.bad_token", status=404
+            _("This confirmation link is not valid or has expired."), error_codes.BAD_TOKEN, status=404
         ) from None
     subscriber = Subscriber.objects.select_for_update().filter(pk=data["id"]).first()
     if subscriber is None:
         raise PacteError(
-            _("This confirmation link is not valid or has expired."), "messaging.bad_token", status=404
+            _("This confirmation link is not valid or has expired."), error_codes.BAD_TOKEN, status=404
         )
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = timezone.now()
@@ -397,22 +352,6 @@ def subscribe_confirm(*, token: str) -> Subscriber:
 
 
 # --- Campaigns ---------------------------------------------------------------------------------------
-
-
-def _recipient(subject_id: Any) -> tuple[str, str] | None:
-    """Return (address, language) for a consenting subject: an account's address or a confirmed subscriber's.
-
-    The language is the one the person chose (``User.language``, ``Subscriber.lang``).
-    """
-    account = account_contact(subject_id=subject_id)
-    if account is not None:
-        if account.mail_stopped or not account.active:
-            return None
-        return (account.address, account.language) if account.address else None
-    subscriber = Subscriber.objects.filter(subject_id=subject_id, confirmed_at__isnull=False).first()
-    if subscriber is None or not subscriber.email:
-        return None
-    return str(subscriber.email), subscriber.lang
 
 
 def campaign_send(
@@ -427,14 +366,11 @@ def campaign_send(
 
     ``template`` must be a key of ``CAMPAIGN_TEMPLATES`` (else ``messaging.unknown_template``).
     """
-    from pacte.consent.selectors import consent_check, consent_subject_ids
-    from pacte.consent.services import purpose_check
-
     if template not in CAMPAIGN_TEMPLATES:
         raise PacteError(
             _("There is no campaign template %(template)s. Choose one of: %(valid)s.")
             % {"template": repr(template), "valid": ", ".join(sorted(CAMPAIGN_TEMPLATES))},
-            "messaging.unknown_template",
+            error_codes.UNKNOWN_TEMPLATE,
         )
     purpose_check(purpose)
     campaign = Campaign.objects.create(template=template, purpose=purpose, started_by=started_by)
@@ -444,7 +380,9 @@ def campaign_send(
         with transaction.atomic():
             for subject_id in ids[start : start + batch_size]:
                 recipient = (
-                    _recipient(subject_id) if consent_check(subject_id=subject_id, purpose=purpose) else None
+                    selectors.mail_recipient(subject_id=subject_id)
+                    if consent_check(subject_id=subject_id, purpose=purpose)
+                    else None
                 )
                 if recipient is None:
                     campaign.skipped += 1

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter
 from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from pacte.core.errors import PacteError
-from pacte.messaging import services
-from pacte.messaging.models import OutboxMessage
-
-
-def _lang() -> str:
-    return (get_language() or "fr")[:2]
+from pacte.core.i18n import current_language
+from pacte.messaging import error_codes, selectors, services
+from pacte.policy.selectors import policy_active
 
 
 def _purpose_label(purpose: str) -> str:
-    from pacte.policy.selectors import policy_active
-
     found = policy_active().purposes.get(purpose)
-    return found.label.get(_lang()) if found else purpose
+    return found.label.get(current_language()) if found else purpose
 
 
 class SubscribeForm(forms.Form):
@@ -35,7 +30,7 @@ class SubscribeForm(forms.Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["purposes"].choices = services.mail_purpose_list(lang=_lang())  # type: ignore[attr-defined]
+        self.fields["purposes"].choices = selectors.mail_purpose_list(lang=current_language())  # type: ignore[attr-defined]
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -45,10 +40,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     The same page answers whether a confirmation was queued or one is already pending; too many requests
     (from this client, or for this address) get an explained 429 and queue nothing.
     """
-    from allauth.account.adapter import get_adapter
-    from django.http import Http404
-
-    if not services.mail_purpose_list():
+    if not selectors.mail_purpose_list():
         raise Http404("This site sends no newsletter.")
     form = SubscribeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -56,11 +48,11 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             services.subscribe_request(
                 email=form.cleaned_data["email"],
                 purposes=form.cleaned_data["purposes"],
-                lang=_lang(),
+                lang=current_language(),
                 client=get_adapter(request).get_client_ip(request),
             )
         except PacteError as error:
-            if error.code != "messaging.too_many":
+            if error.code != error_codes.TOO_MANY:
                 raise
             response = render(
                 request,
@@ -87,14 +79,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """POST unsubscribes at once, without signing in; GET shows a one-button confirmation page."""
-    from django.core import signing
-
-    try:
-        purpose = signing.loads(token, salt=services.UNSUBSCRIBE_SALT)["p"]
-    except (signing.BadSignature, KeyError, TypeError):
-        raise PacteError(
-            _("This unsubscribe link is not valid."), "messaging.bad_token", status=404
-        ) from None
+    purpose = selectors.unsubscribe_token_read(token=token)[1]
     if request.method == "POST":
         services.unsubscribe(token=token)
         return render(
@@ -112,7 +97,7 @@ class CampaignForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["template"].choices = list(services.CAMPAIGN_TEMPLATES.items())  # type: ignore[attr-defined]
-        self.fields["purpose"].choices = services.mail_purpose_list(lang=_lang())  # type: ignore[attr-defined]
+        self.fields["purpose"].choices = selectors.mail_purpose_list(lang=current_language())  # type: ignore[attr-defined]
 
 
 @staff_member_required
@@ -133,7 +118,7 @@ def staff_mail(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "campaign": campaign,
-            "messages_list": OutboxMessage.objects.order_by("-created_at")[:50],
+            "messages_list": selectors.outbox_list(limit=50),
         },
         status=400 if request.method == "POST" and not form.is_valid() else 200,
     )

@@ -9,6 +9,7 @@ from django.db import models
 
 from pacte.policy.loader import PolicyFileError
 from pacte.policy.registry import personal_fields
+from pacte.policy.selectors import category_ids, policy_loaded
 
 
 def check_fields_against_policy(
@@ -16,8 +17,6 @@ def check_fields_against_policy(
 ) -> list[Error]:
     """Return an error for every personal field without a category, or with one the policy lacks."""
     if categories is None:
-        from pacte.policy.selectors import category_ids
-
         try:
             categories = category_ids()
         except PolicyFileError:
@@ -49,8 +48,6 @@ def check_fields_against_policy(
 
 @register(Tags.models, "pacte")
 def policy_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    from pacte.policy.selectors import policy_loaded
-
     try:
         policy_loaded()
     except PolicyFileError as error:

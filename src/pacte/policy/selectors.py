@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
-from django.conf import settings
-
+from pacte.policy import app_settings
 from pacte.policy.loader import LoadedPolicy, load_policy_file, parse_policy
 from pacte.policy.models import PolicyVersion
 from pacte.policy.rules import TERMS_PATH
-from pacte.policy.schema import Cookie, Policy, Purpose, Recipient, RetentionClass, Terms, Widget
+from pacte.policy.schema import Policy, Purpose, Terms
 
 _lock = threading.Lock()
 _cache: dict[tuple[str, int, int], LoadedPolicy] = {}
@@ -19,7 +17,7 @@ _cache: dict[tuple[str, int, int], LoadedPolicy] = {}
 
 def policy_loaded() -> LoadedPolicy:
     """Return the active policy file, parsed (cached per path, size and modification time)."""
-    path = Path(settings.PACTE_POLICY_FILE)
+    path = app_settings.policy_file()
     stat = path.stat() if path.exists() else None
     key = (str(path), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
     loaded = _cache.get(key)
@@ -57,11 +55,6 @@ def category_ids() -> set[str]:
     return set(policy_active().categories)
 
 
-def retention_class_get(class_id: str) -> RetentionClass | None:
-    """Return the retention class ``class_id`` of the active policy, or None."""
-    return policy_active().retention.get(class_id)
-
-
 def purpose_list(*, consent_required: bool | None = None) -> list[tuple[str, Purpose]]:
     """Return (id, purpose) pairs, optionally only those that do (or do not) need consent."""
     return [
@@ -69,21 +62,6 @@ def purpose_list(*, consent_required: bool | None = None) -> list[tuple[str, Pur
         for pid, purpose in policy_active().purposes.items()
         if consent_required is None or purpose.consent_required == consent_required
     ]
-
-
-def recipient_list() -> list[tuple[str, Recipient]]:
-    """Return (id, recipient) pairs of the active policy."""
-    return list(policy_active().recipients.items())
-
-
-def cookie_list() -> list[tuple[str, Cookie]]:
-    """Return (name, cookie) pairs of the active policy."""
-    return list(policy_active().cookies.items())
-
-
-def widget_list() -> list[tuple[str, Widget]]:
-    """Return (id, widget) pairs of the active policy."""
-    return list(policy_active().widgets.items())
 
 
 def minimum_age() -> int:

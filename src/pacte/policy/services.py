@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from pacte.core.ports import record_fact
+from pacte.policy import render, selectors
 from pacte.policy.loader import load_policy_file
 from pacte.policy.models import PolicyVersion
 from pacte.policy.schema import Policy
@@ -18,8 +19,6 @@ _recorded: dict[str, PolicyVersion] = {}
 
 def reset_caches() -> None:
     """Forget what this process remembers of recorded versions and rendered notices (tests)."""
-    from pacte.policy import render, selectors
-
     _recorded.clear()
     render.notice_cache.clear()
     selectors.terms_sha_cache.clear()
@@ -32,9 +31,7 @@ def policy_check_file(*, path: Path) -> Policy:
 
 def policy_version_record_active() -> PolicyVersion:
     """Record the active policy file as a new version if its content is new; return its version."""
-    from pacte.policy.selectors import policy_loaded
-
-    loaded = policy_loaded()
+    loaded = selectors.policy_loaded()
     cached = _recorded.get(loaded.sha256)
     if cached is not None:
         return cached

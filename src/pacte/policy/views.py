@@ -5,17 +5,13 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
+from pacte.core.i18n import current_language
 from pacte.policy import selectors, services
 from pacte.policy.render import notice_html_cached, terms_context
 from pacte.policy.rules import TERMS_PATH
 from pacte.policy.schema import Policy, Terms
-
-
-def _lang() -> str:
-    return "en" if (get_language() or "fr").startswith("en") else "fr"
 
 
 @require_safe
@@ -23,7 +19,7 @@ def notice(request: HttpRequest) -> HttpResponse:
     """Show the policy in force, in the visitor's language."""
     version = services.policy_version_record_active()
     policy = selectors.policy_active()
-    body = mark_safe(notice_html_cached(policy, version, _lang()))  # noqa: S308 - rendered by our template
+    body = mark_safe(notice_html_cached(policy, version, current_language()))  # noqa: S308 - rendered by our template
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
@@ -43,7 +39,7 @@ def version(request: HttpRequest, number: int) -> HttpResponse:
     if found is None:
         raise Http404
     policy = selectors.policy_of_version(found)
-    body = mark_safe(notice_html_cached(policy, found, _lang()))  # noqa: S308
+    body = mark_safe(notice_html_cached(policy, found, current_language()))  # noqa: S308
     return render(request, "policy/notice.html", {"body": body, "operator": policy.operator})
 
 
@@ -52,7 +48,7 @@ def _terms_page(
 ) -> HttpResponse:
     since = selectors.policy_version_get(number=number)
     context = {
-        **terms_context(terms, _lang()),
+        **terms_context(terms, current_language()),
         "operator": policy.operator,
         "number": number,
         "since": since.loaded_at if since else None,

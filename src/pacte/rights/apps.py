@@ -10,6 +10,7 @@ class RightsConfig(AppConfig):
     verbose_name = _("Data-subject rights")
 
     def ready(self) -> None:
+        # reason: models, services and tasks can only be imported once every app is loaded.
         from pacte.core.schedule import register as schedule
         from pacte.policy.registry import measure_register
         from pacte.rights import services, tasks

@@ -5,20 +5,16 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from pacte.core.errors import PacteError
-from pacte.rights import services
-from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest, Status
-
-
-def _lang() -> str:
-    return (get_language() or "fr")[:2]
+from pacte.core.i18n import current_language
+from pacte.rights import error_codes, exports, selectors
+from pacte.rights.flows import erasure, export
+from pacte.rights.models import Kind, Status
 
 
 @login_required
@@ -26,20 +22,10 @@ def _lang() -> str:
 def my_data(request: HttpRequest) -> HttpResponse:
     """Ask for a copy of one's data; follow the build; download it for 7 days."""
     subject = request.user.subject  # type: ignore[union-attr]
-    latest = RightsRequest.objects.filter(subject=subject, kind=Kind.ACCESS).order_by("-received_at").first()
     if request.method == "POST":
-        from pacte.rights.tasks import export_build_task
-
-        latest = services.request_create(
-            subject=subject,
-            kind=Kind.ACCESS,
-            channel=Channel.PORTAL,
-            identity_check=IdentityCheck.SIGNED_IN,
-            lang=_lang(),
-        )
-        request_id = str(latest.pk)
-        transaction.on_commit(lambda: export_build_task.enqueue(request_id))
+        export.export_request(subject=subject, lang=current_language())
         return redirect("rights:my_data")
+    latest = selectors.request_latest(subject=subject, kind=Kind.ACCESS)
     building = latest is not None and latest.status in (Status.RECEIVED, Status.IN_PROGRESS)
     return render(request, "rights/my_data.html", {"latest": latest, "building": building})
 
@@ -52,8 +38,10 @@ def my_data_download(request: HttpRequest, request_id: str) -> StreamingHttpResp
     The file is stored encrypted; it is decrypted as it is sent, a chunk at a time.
     """
     subject = request.user.subject  # type: ignore[union-attr]
-    rights_request = get_object_or_404(RightsRequest, pk=request_id, subject=subject, kind=Kind.ACCESS)
-    size, chunks = services.export_open(request=rights_request)
+    rights_request = selectors.request_get(subject=subject, request_id=request_id, kind=Kind.ACCESS)
+    if rights_request is None:
+        raise Http404("No such download.")
+    size, chunks = exports.export_open(request=rights_request)
     response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Length"] = str(size)
     response["Content-Disposition"] = 'attachment; filename="my-data.zip"'
@@ -73,20 +61,16 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     form = DeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            erasure = services.erasure_request(
+            erasure.erasure_request(
                 user=request.user,
                 password=form.cleaned_data["password"],
                 word=form.cleaned_data["word"],
-                lang=_lang(),
+                lang=current_language(),
             )
         except PacteError as error:
-            field = "password" if error.code.endswith("password") else "word"
+            field = "password" if error.code == error_codes.WRONG_PASSWORD else "word"
             form.add_error(field, str(error.message))
         else:
-            from pacte.rights.tasks import erasure_run_task
-
-            request_id = str(erasure.pk)
-            transaction.on_commit(lambda: erasure_run_task.enqueue(request_id))
             logout(request)
             return render(request, "rights/deleted.html")
     return render(request, "rights/delete.html", {"form": form})

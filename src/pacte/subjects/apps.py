@@ -8,5 +8,5 @@ class SubjectsConfig(AppConfig):
     verbose_name = _("Subjects")
 
     def ready(self) -> None:
-        # Imported here, not at the top: Django loads apps before their models (AppConfig.ready's rule).
+        # Here, not at the top: importing checks registers pacte.E030 once the apps are loaded.
         from pacte.subjects import checks  # noqa: F401  (registers pacte.E030)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,3 +26,9 @@ def subject_mark_erased(*, subject: Subject) -> Subject:
         subject.erased_at = timezone.now()
         subject.save(update_fields=["erased_at"])
     return subject
+
+
+@transaction.atomic
+def subject_restrict(*, subject_id: Any, restricted: bool) -> None:
+    """Set or lift the restriction of processing (GDPR art. 18): a restricted subject consents to nothing."""
+    Subject.objects.filter(pk=subject_id).update(restricted_at=timezone.now() if restricted else None)

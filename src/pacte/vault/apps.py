@@ -8,6 +8,8 @@ class VaultConfig(AppConfig):
     verbose_name = _("Vault")
 
     def ready(self) -> None:
+        # Here, not at the top: apps load before models (crypto and keyring use the key-store models);
+        # importing checks registers the system checks.
         from django_tasks.signals import task_finished, task_started
 
         from pacte.core import ports

@@ -8,7 +8,9 @@ from django.apps import apps
 from django.core.checks import Error, Tags, register
 from django.db import models
 
+from pacte.vault.errors import MasterKeyError
 from pacte.vault.fields import EncryptedField
+from pacte.vault.keyring import master_key_ring
 
 
 @register(Tags.models, "pacte")
@@ -54,9 +56,6 @@ def vault_field_checks(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register("pacte")
 def master_key_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Refuse start-up when the master key ring is missing (production) or malformed (pacte.E022)."""
-    from pacte.vault.errors import MasterKeyError
-    from pacte.vault.keyring import master_key_ring
-
     try:
         master_key_ring()
     except MasterKeyError as error:

@@ -24,9 +24,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connections, transaction
 
 from pacte.vault.errors import VaultIntegrityError
-from pacte.vault.keyring import master_key_ring
+from pacte.vault.keyring import master_key_ring, system_secret
 
 PREFIX = "v1:"
+# System-sealed values written before ``seal_system`` existed: url-safe base64(nonce ‖ ciphertext ‖ tag).
+LEGACY_SYSTEM_PREFIX = "pacte1:"
 _MISSING = object()
 
 _key_cache: contextvars.ContextVar[dict[tuple[str, str], object] | None] = contextvars.ContextVar(
@@ -74,6 +76,7 @@ def _wrap_context(subject_id: str, retention_class: str) -> str:
 
 def data_key(subject_id: uuid.UUID | str, retention_class: str, *, create: bool) -> bytes | None:
     """Return the unwrapped data key of (subject, class); None if it does not exist (destroyed)."""
+    # Not at the top: pacte.vault's __init__ imports fields -> crypto while apps load, before models.
     from pacte.vault.models import DataKey
 
     sid = str(subject_id)
@@ -134,4 +137,35 @@ def decrypt(token: str, *, key: bytes, aad: bytes) -> str:
         raise VaultIntegrityError(
             "A stored value failed its integrity check: it was altered, or copied from another row, "
             "field or person."
+        ) from None
+
+
+def seal_system(plaintext: str, *, secret: str, context: bytes) -> str:
+    """Encrypt ``plaintext`` under the key store's system secret named ``secret``, bound to ``context``.
+
+    For secrets that belong to no data subject (e.g. MFA seeds): the key is a random system secret
+    wrapped by the master ring, so it rotates with it. The value has the field format (``v1:``).
+    """
+    return encrypt(plaintext, key=system_secret(secret), aad=context)
+
+
+def is_system_sealed(value: str) -> bool:
+    """Tell whether ``value`` was written by ``seal_system`` (either format)."""
+    return value.startswith((PREFIX, LEGACY_SYSTEM_PREFIX))
+
+
+def open_system(sealed: str, *, secret: str, context: bytes) -> str:
+    """Decrypt a ``seal_system`` value; raise VaultIntegrityError if it was altered or moved.
+
+    Also reads the older ``pacte1:`` format, so values stored before are still readable.
+    """
+    key = system_secret(secret)
+    if not sealed.startswith(LEGACY_SYSTEM_PREFIX):
+        return decrypt(sealed, key=key, aad=context)
+    try:
+        raw = base64.urlsafe_b64decode(sealed.removeprefix(LEGACY_SYSTEM_PREFIX))
+        return AESGCM(key).decrypt(raw[:12], raw[12:], context).decode("utf-8")
+    except (InvalidTag, ValueError):
+        raise VaultIntegrityError(
+            "A sealed system value failed its integrity check: it was altered."
         ) from None

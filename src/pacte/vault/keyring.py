@@ -19,9 +19,9 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
+from pacte.vault import app_settings
 from pacte.vault.errors import MasterKeyError
 
 KEY_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
@@ -98,8 +98,7 @@ def _refuse_if_the_key_store_holds_keys(path: Path) -> None:
     A new key could never read them: every person's data would look erased. This happens when Pacte is
     started with another PACTE_HOME than the one its databases were made with, or master.key was lost.
     """
-    from django.db import DatabaseError
-
+    # Not at the top: pacte.vault's __init__ imports fields -> crypto -> keyring while apps load.
     from pacte.vault.models import DataKey, SystemSecret
 
     try:
@@ -116,15 +115,15 @@ def _refuse_if_the_key_store_holds_keys(path: Path) -> None:
 
 def master_key_ring() -> MasterKeyRing:
     """Return the configured master key ring (read once per process and configuration)."""
-    text = os.environ.get("PACTE_MASTER_KEYS", "")
-    path = Path(settings.PACTE_HOME) / "master.key"
+    text = app_settings.master_keys()
+    path = app_settings.master_key_file()
     cache_key = text or f"file:{path}"
     ring = _ring_cache.get(cache_key)
     if ring is not None:
         return ring
     with _ring_lock:
         if not text:
-            if getattr(settings, "PACTE_PRODUCTION", False):
+            if app_settings.production():
                 raise MasterKeyError(
                     "PACTE_MASTER_KEYS is not set. In production Pacte needs its master key: set "
                     "PACTE_MASTER_KEYS=k1:<32 random bytes in base64> (`pacte vault new-key` prints one) "
@@ -156,6 +155,7 @@ def system_secret(name: str, *, length: int = 32) -> bytes:
     cached = _secret_cache.get(name)
     if cached is not None:
         return cached
+    # Not at the top: pacte.vault's __init__ imports fields -> crypto -> keyring while apps load.
     from pacte.vault.models import SystemSecret
 
     ring = master_key_ring()

@@ -19,14 +19,6 @@ def blind_index_lookup(*, scope: str, value: str, kind: str) -> uuid.UUID | None
     return row.subject_id if row else None
 
 
-def subject_has_keys(*, subject_id: uuid.UUID | str, retention_class: str | None = None) -> bool:
-    """Tell whether the subject still has a data key (of one class, or any)."""
-    rows = DataKey.objects.filter(subject_id=subject_id)
-    if retention_class is not None:
-        rows = rows.filter(retention_class=retention_class)
-    return rows.exists()
-
-
 def keys_by_master_key() -> dict[str, int]:
     """Count data keys per master key id (for `pacte vault status`)."""
     return dict(Counter(DataKey.objects.values_list("master_key_id", flat=True)))

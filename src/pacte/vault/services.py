@@ -14,6 +14,8 @@ from django.utils.translation import gettext
 
 from pacte.core.errors import PacteError
 from pacte.core.ports import record_fact
+from pacte.policy.selectors import policy_active
+from pacte.vault import error_codes
 from pacte.vault.blind import blind_index_digest
 from pacte.vault.crypto import _wrap_context, cache_evict
 from pacte.vault.keyring import master_key_ring, reset_caches
@@ -72,7 +74,7 @@ def _scrub_now(alias: str) -> None:
                 "file: another process kept reading it. Try again; erasing again is safe."
             )
             % {"alias": alias},
-            "vault.scrub_incomplete",
+            error_codes.SCRUB_INCOMPLETE,
             status=503,
         )
     if connection.vendor == "postgresql":
@@ -102,7 +104,9 @@ def blind_index_set(*, subject: Any, scope: str, value: str, kind: str) -> Blind
         )
         if taken.exists():
             raise PacteError(
-                gettext("This value is already used by someone else."), "vault.blind_index_taken", status=409
+                gettext("This value is already used by someone else."),
+                error_codes.BLIND_INDEX_TAKEN,
+                status=409,
             )
         BlindIndex.objects.filter(scope=scope, kind=kind, subject_id=_sid(subject)).exclude(
             digest=digest
@@ -173,8 +177,6 @@ def keys_destroy_all_but_legal_hold(*, subject: Any, actor: str = "system") -> i
     deleted rows and the e-mail pseudonym leave its -wal at once (after the caller's transaction on
     ``default`` commits, if one is open).
     """
-    from pacte.policy.selectors import policy_active
-
     held = {name for name, rc in policy_active().retention.items() if rc.legal_hold}
     sid = _sid(subject)
     classes = set(DataKey.objects.filter(subject_id=sid).values_list("retention_class", flat=True))

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from pacte.vault import error_codes
 from pacte.vault.crypto import data_key
 from pacte.vault.errors import VaultError, VaultIntegrityError
 
@@ -45,7 +46,7 @@ MAX_CHUNK_SIZE = 16 * 1024 * 1024
 TAG_SIZE = 16
 _HEADER = struct.Struct(">4sBI32s8s")
 HEADER_SIZE = _HEADER.size  # 49
-KEY_DESTROYED = "vault.stream_key_destroyed"
+KEY_DESTROYED = error_codes.STREAM_KEY_DESTROYED
 
 
 class StreamKeyDestroyedError(VaultError):
@@ -63,7 +64,7 @@ class StreamKeyDestroyedError(VaultError):
 
 def _file_key(key: bytes, salt: bytes, context: str) -> AESGCM:
     if len(key) != 32:
-        raise VaultError("A stream key must be 32 bytes (AES-256).", "vault.stream_key")
+        raise VaultError("A stream key must be 32 bytes (AES-256).", error_codes.STREAM_KEY)
     derived = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=salt, info=b"pacte-stream-v1|" + context.encode()
     ).derive(key)
@@ -72,7 +73,7 @@ def _file_key(key: bytes, salt: bytes, context: str) -> AESGCM:
 
 def _nonce(prefix: bytes, counter: int) -> bytes:
     if counter >= 2**32:
-        raise VaultError("A stream cannot hold more than 2^32 chunks.", "vault.stream_too_long")
+        raise VaultError("A stream cannot hold more than 2^32 chunks.", error_codes.STREAM_TOO_LONG)
     return prefix + counter.to_bytes(4, "big")
 
 
@@ -96,7 +97,7 @@ class EncryptingWriter(io.RawIOBase):
     ) -> None:
         super().__init__()
         if not 0 < chunk_size <= MAX_CHUNK_SIZE:
-            raise VaultError(f"Chunk size must be 1 to {MAX_CHUNK_SIZE} bytes.", "vault.stream_chunk")
+            raise VaultError(f"Chunk size must be 1 to {MAX_CHUNK_SIZE} bytes.", error_codes.STREAM_CHUNK)
         salt, self._prefix = os.urandom(32), os.urandom(8)
         self._header = _HEADER.pack(MAGIC, VERSION, chunk_size, salt, self._prefix)
         self._aead = _file_key(key, salt, context)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
+from io import StringIO
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.apps import apps
+from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 
 from pacte.accounts.models import EmailIdentity, Organisation, User
+from pacte.accounts.services import user_create
 from pacte.ledger.models import Entry
+from pacte.vault.keyring import system_secret
+from pacte.vault.tests.dumps import dump_database
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -37,7 +45,6 @@ def _signup_data(**overrides: str) -> dict[str, str]:
 
 def _row_counts() -> dict[str, int]:
     # The blind-index key is infrastructure, not data about anyone: make sure it exists before counting.
-    from pacte.vault.keyring import system_secret
 
     system_secret("blind-index")
     counts = {}
@@ -67,7 +74,6 @@ def test_sign_up_verify_by_mail_and_sign_in_with_the_real_address(smtp_server) -
     user = User.objects.get()
     # allauth's tables hold only the pseudonym; the real address is encrypted.
     assert user.email.endswith("@pseudonym.invalid") and "camille" not in user.email.lower()
-    from allauth.account.models import EmailAddress
 
     assert list(EmailAddress.objects.values_list("email", flat=True)) == [user.email]
     assert EmailIdentity.objects.get().email == "Camille.Martin@example.fr"
@@ -143,8 +149,6 @@ def test_refused_input_is_explained_in_the_page_language_and_changes_nothing(
 
 
 def _verified_user(client: Client | None = None) -> tuple[User, Client]:
-    from pacte.accounts.services import user_create
-
     user = user_create(
         email="dominique@example.fr", password=PASSWORD, name="Dominique Bernard", birth_date=None
     )
@@ -209,8 +213,6 @@ def test_deactivation_needs_the_password_ends_every_session_and_can_be_undone() 
 
 
 def test_the_eleventh_wrong_password_in_a_minute_is_refused(settings) -> None:
-    from django.core.cache import cache
-
     cache.clear()
     _verified_user()
     client = Client(HTTP_ACCEPT_LANGUAGE="en", REMOTE_ADDR="203.0.113.9")
@@ -228,9 +230,6 @@ def test_the_eleventh_wrong_password_in_a_minute_is_refused(settings) -> None:
 
 @pytest.mark.django_db(databases=DBS, transaction=True)  # committed rows: what a dump would see
 def test_no_plaintext_of_registered_customers_in_any_database_dump() -> None:
-    from pacte.accounts.services import user_create
-    from pacte.vault.tests.dumps import dump_database
-
     people = [(f"Personne{i} Exemple", f"personne{i}@exemple.fr", f"06 11 22 33 {i:02d}") for i in range(20)]
     for name, email, phone in people:
         user_create(email=email, password=PASSWORD, name=name, phone=phone, birth_date=None)
@@ -244,12 +243,6 @@ def test_no_plaintext_of_registered_customers_in_any_database_dump() -> None:
 
 @pytest.mark.django_db(databases=DBS, transaction=True)  # committed rows: what a dump would see
 def test_no_plaintext_of_a_thousand_seeded_customers_in_any_database_dump() -> None:
-    import json
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from pacte.vault.tests.dumps import dump_database
 
     out = StringIO()
     call_command("demo", "seed", "--customers", "1000", "--seed", "7", "--json", stdout=out)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from allauth.mfa.models import Authenticator
+from django.core.cache import cache
 
 from pacte.accounts.models import Organisation, User
+from pacte.accounts.services import user_create
 from pacte.accounts.tests.test_accounts import _row_counts
 from pacte.ledger.models import Entry
 
@@ -17,8 +20,6 @@ PASSWORD = "une longue phrase de passe"
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -190,10 +191,6 @@ def test_a_minor_is_refused_kindly_and_the_databases_hold_nothing_new(page, live
 
 def test_a_customer_adds_a_passkey_and_signs_in_with_it(chromium, live_server) -> None:
     """WebAuthn against Chromium's virtual authenticator (DevTools protocol): no real device needed."""
-    from allauth.mfa.models import Authenticator
-
-    from pacte.accounts.services import user_create
-
     user_create(email="passkey@example.fr", password=PASSWORD, name="Sam Clé", birth_date=None)
     context = chromium.new_context(locale="en-GB")
     page = context.new_page()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import cache
 from django.test import Client, RequestFactory
+from django.views.defaults import server_error
 
 from pacte.accounts.services import user_create
 from pacte.core.tests.test_every_url import every_path
@@ -20,8 +22,6 @@ STOCK = ("Menu:", "Messages:", "Remember Me", "Sign In", "Sign Up", 'class="help
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -125,8 +125,6 @@ def test_a_server_error_is_a_pacte_page_in_both_languages() -> None:
 
 
 def test_the_server_error_page_needs_no_request_context(settings) -> None:
-    from django.views.defaults import server_error
-
     # Even with every context processor broken, the 500 page renders: it uses none of them.
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "OPTIONS": {"context_processors": ["no.such.processor"]}},

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -110,8 +116,6 @@ def test_a_staff_session_opened_without_the_second_factor_is_ended() -> None:
 
 
 def test_staff_signing_in_with_password_and_totp_reach_the_back_office() -> None:
-    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value, yield_hotp_counters_from_time
-
     user, secret = _staff_with_totp()
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     first = client.post("/accounts/login/", {"login": "agent@operator.example", "password": PASSWORD})

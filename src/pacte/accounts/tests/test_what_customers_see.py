@@ -15,14 +15,20 @@ from allauth.account.adapter import get_adapter
 from allauth.core import context as allauth_context
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import get_messages
+from django.core.cache import cache
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import timezone, translation
 
 from pacte.accounts.models import User
+from pacte.accounts.selectors import subject_language
 from pacte.accounts.services import email_identity_ensure, email_pseudonym, user_create
+from pacte.consent.selectors import consent_check
+from pacte.consent.services import consent_set
 from pacte.ledger.models import Entry
+from pacte.messaging.services import campaign_send
 from pacte.policy.selectors import policy_active
+from pacte.subjects.services import subject_create
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -35,8 +41,6 @@ UNKNOWN = "personne@example.fr"
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -170,9 +174,6 @@ def _signup(lang: str) -> Client:
 
 
 def test_a_customer_who_signed_up_in_english_gets_every_mail_in_english(smtp_server) -> None:
-    from pacte.consent.selectors import consent_check
-    from pacte.messaging.services import campaign_send
-
     _signup("en")
     user = User.objects.get()
     assert user.language == "en"
@@ -225,9 +226,6 @@ def test_changing_the_language_in_my_account_changes_the_next_mail(smtp_server) 
 
 
 def test_a_campaign_goes_to_each_account_holder_in_their_language(smtp_server) -> None:
-    from pacte.consent.services import consent_set
-    from pacte.messaging.services import campaign_send
-
     for address, lang in (("fr@example.fr", "fr"), ("en@example.fr", "en")):
         user = user_create(email=address, password=PASSWORD, name=NAME, birth_date=None, language=lang)
         consent_set(subject_id=user.subject_id, purpose="newsletter", granted=True, source="portal")
@@ -273,9 +271,6 @@ def test_download_my_data_shows_the_expiry_without_a_double_period(lang) -> None
 
 
 def test_the_language_of_a_subject_is_its_account_language() -> None:
-    from pacte.accounts.selectors import subject_language
-    from pacte.subjects.services import subject_create
-
     user = user_create(email=ADDRESS, password=PASSWORD, name=NAME, birth_date=None, language="en")
     assert subject_language(subject_id=user.subject_id) == "en"
     assert subject_language(subject_id=subject_create(kind="contact").pk) is None

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import re
 import uuid
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
+import pacte.consent.selectors
 from pacte.accounts.services import user_create
-from pacte.api.models import ConsentEvidence
-from pacte.api.services import apikey_create, apikey_revoke
+from pacte.api.models import ApiKey, ConsentEvidence
+from pacte.api.services import apikey_authenticate, apikey_create, apikey_revoke
+from pacte.consent.models import ConsentState
 from pacte.consent.selectors import consent_list
+from pacte.consent.services import consent_set
 from pacte.ledger.models import Entry
 from pacte.ledger.selectors import receipt_check
+from pacte.subjects.services import subject_create, subject_mark_erased
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -121,9 +130,6 @@ BIG = json.dumps({"purpose": "newsletter", "granted": False, "evidence": "x" * (
     ],
 )
 def test_bad_input_is_a_4xx_problem_and_changes_nothing(api, method, path, body, status, code) -> None:
-    from pacte.consent.models import ConsentState
-    from pacte.consent.services import consent_set
-
     _key, client = api
     user = user_create(email="b@example.fr", password=PASSWORD, name="B", birth_date=None)
     consent_set(subject_id=user.subject_id, purpose="newsletter", granted=True, source="subscribe_form")
@@ -173,11 +179,6 @@ def test_problem_titles_are_in_the_callers_language(api) -> None:
 
 
 def test_every_timestamp_has_the_same_explicit_utc_form_in_every_endpoint(api) -> None:
-    import datetime
-    import re
-
-    from pacte.consent.models import ConsentState
-
     _key, client = api
     user = user_create(email="t@example.fr", password=PASSWORD, name="T", birth_date=None)
     base = f"/api/v1/subjects/{user.subject_id}/consents"
@@ -233,8 +234,6 @@ def _errors_against(spec: dict, schema: dict, value: object, where: str = "$") -
 
 
 def test_the_openapi_document_declares_every_error_and_real_errors_match_it(api) -> None:
-    from pacte.subjects.services import subject_create, subject_mark_erased
-
     _key, client = api
     spec = Client().get("/api/v1/openapi.json").json()
     problem_schema = spec["components"]["schemas"]["Problem"]
@@ -336,12 +335,6 @@ def test_a_missing_wrong_or_revoked_key_is_refused(api) -> None:
 
 
 def test_the_apikey_command_shows_the_secret_once_and_revokes() -> None:
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
-    from pacte.api.models import ApiKey
-
     out, err = StringIO(), StringIO()
     call_command("apikey", "create", "crm", stdout=out, stderr=err)
     secret = out.getvalue().strip()
@@ -362,11 +355,6 @@ def test_the_apikey_command_shows_the_secret_once_and_revokes() -> None:
 
 
 def test_authentication_is_one_read_that_sees_a_revocation_at_once(django_assert_num_queries) -> None:
-    from django.utils import timezone
-
-    from pacte.api.models import ApiKey
-    from pacte.api.services import apikey_authenticate
-
     key, secret = apikey_create(name="erp")
     with django_assert_num_queries(1):
         assert apikey_authenticate(secret=secret).pk == key.pk
@@ -380,8 +368,6 @@ def test_authentication_is_one_read_that_sees_a_revocation_at_once(django_assert
 def test_an_unexpected_failure_is_a_500_problem_and_its_log_names_no_subject(
     api, monkeypatch, caplog
 ) -> None:
-    import pacte.consent.selectors
-
     _key, client = api
     user = user_create(email="f@example.fr", password=PASSWORD, name="F", birth_date=None)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,13 +18,12 @@ from pathlib import Path
 import pytest
 
 from pacte.api.models import ApiKey
+from pacte.ledger.models import Entry
 
 ACCESS_LINE = re.compile(r"^<(\d+)> (\w+) (\d{3})$")
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -74,8 +74,6 @@ def _access(log: Path) -> list[tuple[int, str, int]]:
 
 def _ledger_size(home: Path) -> int:
     """Count the ledger's entries, read straight from the server's SQLite file."""
-    from pacte.ledger.models import Entry
-
     with sqlite3.connect(home / "pacte.sqlite3") as db:
         return db.execute(f"SELECT COUNT(*) FROM {Entry._meta.db_table}").fetchone()[0]  # noqa: S608
 

@@ -12,23 +12,23 @@ from typing import Any
 from django import template
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language
+
+from pacte.consent import banner
+from pacte.consent.widgets import embed_for
+from pacte.core.i18n import current_language
+from pacte.policy.selectors import policy_active
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
 def pacte_widget(context: dict[str, Any], widget_id: str) -> SafeString:
-    from pacte.consent import banner
-    from pacte.consent.widgets import embed_for
-    from pacte.policy.selectors import policy_active
-
     request = context["request"]
     policy = policy_active()
     widget = policy.widgets.get(widget_id)
     if widget is None:
         return SafeString("")
-    lang = (get_language() or "fr")[:2]
+    lang = current_language()
     purpose = policy.purposes[widget.purpose]
     recipient = policy.recipients.get(widget.recipient)
     # What the host would receive, in the policy's own words: its recipient's data categories.
@@ -65,6 +65,4 @@ def pacte_widget(context: dict[str, Any], widget_id: str) -> SafeString:
 
 @register.simple_tag
 def pacte_widget_ids() -> list[str]:
-    from pacte.policy.selectors import policy_active
-
     return list(policy_active().widgets)

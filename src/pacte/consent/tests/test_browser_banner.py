@@ -6,7 +6,10 @@ import re
 
 import pytest
 
+from pacte.accounts.services import user_create
+from pacte.consent import banner
 from pacte.consent.models import CookieChoice
+from pacte.consent.selectors import consent_check
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases=DBS, transaction=True)]
@@ -88,7 +91,6 @@ def test_accept_all_loads_the_widgets_only_after_consent_and_withdrawing_deletes
     assert page.get_by_role("button", name="Load Facebook Like button").is_visible()
 
     # Six months later the banner asks again.
-    from pacte.consent import banner
 
     real_now = banner.now
     monkeypatch.setattr(banner, "now", lambda: real_now() + 181 * 24 * 3600)
@@ -124,9 +126,6 @@ def test_the_banner_in_french_and_without_javascript(chromium, live_server, arti
 
 
 def test_my_consents_in_the_portal(page, live_server, artifacts_dir) -> None:
-    from pacte.accounts.services import user_create
-    from pacte.consent.selectors import consent_check
-
     user = user_create(
         email="iris@example.fr", password="une phrase de passe", name="Iris Blanc", birth_date=None
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 from django.test import Client
 
 from pacte.accounts.services import user_create
+from pacte.consent import selectors
 from pacte.consent.models import ConsentState
 from pacte.consent.selectors import banner_purposes, consent_check, consent_list, subject_purpose_list
 from pacte.consent.services import consent_set, consents_withdraw_all
@@ -56,8 +58,6 @@ def test_a_purpose_that_is_unknown_or_not_consent_based_is_refused(purpose, code
 
 
 def test_an_erased_or_unknown_subject_is_refused() -> None:
-    import uuid
-
     with pytest.raises(PacteError) as unknown:
         consent_set(subject_id=uuid.uuid4(), purpose="newsletter", granted=True, source="api")
     assert unknown.value.status == 404
@@ -134,8 +134,6 @@ def test_my_consents_toggles_and_every_change_has_a_receipt_that_verifies() -> N
 
 
 def test_the_banner_asks_again_when_the_policy_adds_a_widget(monkeypatch) -> None:
-    from pacte.consent import selectors
-
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert "Your choice about cookies" in client.get("/").content.decode()
     client.post("/cookies/", {"action": "refuse", "next": "/"})

@@ -12,8 +12,9 @@ from django.test import Client
 
 from pacte.accounts.services import user_create
 from pacte.api.services import apikey_create
-from pacte.consent.selectors import consent_check
+from pacte.consent.selectors import consent_check, consent_get
 from pacte.consent.services import consent_set
+from pacte.rights import exports
 from pacte.rights import services as rights
 
 DBS = ["default", "keys", "telemetry"]
@@ -29,7 +30,7 @@ def _everywhere(user, api: Client, portal: Client, purpose: str) -> dict[str, tu
     page = portal.get("/account/consents/").content.decode()
     row = page.split(f'id="consent-{purpose}"')[1].split("</tr>")[0]
     out = io.BytesIO()
-    rights.export_write(subject=user.subject, out=out, lang="en")
+    exports.export_write(subject=user.subject, out=out, lang="en")
     data = json.loads(zipfile.ZipFile(out).read("data.json"))
     (exported,) = [c for c in data["consents"] if c["purpose"] == purpose]
     restricted_text = "Not agreed (processing restricted)" in row
@@ -77,8 +78,6 @@ def test_a_restricted_subject_reads_not_granted_everywhere_and_lifting_restores_
 
 
 def test_the_check_and_the_single_read_are_one_query_restriction_included(django_assert_num_queries) -> None:
-    from pacte.consent.selectors import consent_get
-
     user = user_create(email="ines@example.fr", password=PASSWORD, name="Inès", birth_date=None)
     consent_set(subject_id=user.subject_id, purpose="newsletter", granted=True, source="portal")
     with django_assert_num_queries(1):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import quopri
+import re
+import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
@@ -14,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 from django.test import Client
 from gunicorn.config import Config
+from tests.live import Browser, pacte
 
 from pacte.core.accesslog import RedactingLogger, RedactPathsFilter, redact_path, redact_text, redact_url
 from pacte.core.tests.test_serve import _free_port, start_serve, stop_serve
@@ -198,9 +202,6 @@ print(unsubscribe_token(subject_id=user.subject_id, purpose="newsletter"))
 
 def _wait_for_mail(spool: Path, marker: str) -> str:
     """The text of the first spooled mail holding ``marker`` (the worker sends it from the outbox)."""
-    import quopri
-    import time
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for file in sorted(spool.glob("*")) if spool.exists() else []:
@@ -214,10 +215,6 @@ def _wait_for_mail(spool: Path, marker: str) -> str:
 @pytest.mark.slow
 def test_a_real_reset_unsubscribe_and_api_calls_leave_no_secret_in_the_log(tmp_path: Path) -> None:
     """The journey the probe replayed: a reset link taken from the log. Now the log holds none of it."""
-    import re
-
-    from tests.live import Browser, pacte
-
     port = _free_port()
     log = tmp_path / "serve.log"
     home = tmp_path / "home"

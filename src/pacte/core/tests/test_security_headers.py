@@ -2,6 +2,7 @@ import pytest
 from django.test import Client
 
 from pacte.core.middleware import CONTENT_SECURITY_POLICY
+from pacte.core.routers import PacteRouter
 
 
 @pytest.mark.django_db
@@ -17,8 +18,6 @@ def test_every_response_carries_the_strict_security_headers() -> None:
 
 
 def test_database_router_keeps_keys_and_telemetry_apart() -> None:
-    from pacte.core.routers import PacteRouter
-
     router = PacteRouter()
     assert router.allow_migrate("keys", "vault") is True
     assert router.allow_migrate("default", "vault") is False

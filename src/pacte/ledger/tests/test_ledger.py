@@ -11,7 +11,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection, transaction
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,13 +23,16 @@ from hypothesis import strategies as st
 from pacte.core.errors import PacteError
 from pacte.ledger import selectors, services
 from pacte.ledger.models import Entry, LedgerState, Node, TreeHead
+from pacte.ledger.tasks import ledger_sign_if_due
 from pacte.ledger.tree import Hashes, consistency_path, frontier_append, frontier_root, inclusion_path
 from pacte.ledger.verifier import (
     VerificationError,
     node_hash,
     verify_consistency,
     verify_inclusion,
+    verify_receipt,
 )
+from pacte.vault.keyring import system_secret
 
 DBS = ["default", "keys"]
 REPO = Path(__file__).resolve().parents[4]
@@ -248,8 +255,6 @@ def test_forged_leaf_hash_is_caught_by_the_stored_tree() -> None:
 @pytest.mark.postgres
 @pytest.mark.django_db(databases=DBS)
 def test_postgres_refuses_update_and_delete_of_history() -> None:
-    from django.db import DatabaseError
-
     _append(0)
     services.sth_sign()
     for sql in (
@@ -304,10 +309,6 @@ def test_a_receipt_verifies_offline_with_only_the_public_key_and_a_tampered_one_
 
 @pytest.mark.django_db(databases=DBS)
 def test_receipt_is_refused_with_another_key(tmp_path) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from pacte.ledger.verifier import verify_receipt
 
     _append(0)
     receipt = selectors.receipt_build(seq=0)
@@ -329,9 +330,6 @@ def test_public_key_is_served_as_pem_and_jwk() -> None:
 
 @pytest.mark.django_db(databases=DBS)
 def test_cli_verify_and_receipt_commands(tmp_path) -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
     for i in range(5):
         _append(i)
     out = tmp_path / "r.json"
@@ -360,13 +358,10 @@ for i in range({count}):
 @pytest.mark.slow
 @pytest.mark.django_db(databases=DBS, transaction=True)
 def test_four_processes_appending_at_once_get_a_gap_free_order() -> None:
-    from django.db import connections
-
     env = dict(os.environ)
     for alias, var in (("default", "DATABASE_URL"), ("keys", "PACTE_KEYS_DATABASE_URL")):
         s = connections[alias].settings_dict
         env[var] = f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-    from pacte.vault.keyring import system_secret
 
     system_secret("ledger-ed25519")  # the key exists before the race (its creation is race-safe anyway)
     workers = [
@@ -395,6 +390,5 @@ def test_a_head_is_signed_when_due_and_not_twice(monkeypatch) -> None:
     second = services.sth_sign_if_due()
     assert second is not None and second.tree_size == 2
     assert services.sth_sign_if_due() is None  # nothing new since
-    from pacte.ledger.tasks import ledger_sign_if_due
 
     assert ledger_sign_if_due.call() is None

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()

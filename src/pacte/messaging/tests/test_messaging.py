@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime
 import re
+import socket
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -13,8 +16,10 @@ from django.utils import timezone
 from pacte.accounts.services import user_create
 from pacte.consent.selectors import consent_check
 from pacte.consent.services import consent_set
-from pacte.messaging import services
+from pacte.messaging import selectors, services
+from pacte.messaging.checks import base_url_check
 from pacte.messaging.models import MessageStatus, OutboxMessage, Subscriber
+from pacte.messaging.tasks import outbox_retry_due
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -105,8 +110,6 @@ def test_double_opt_in_a_visitor_who_never_confirms_gets_nothing(smtp_server) ->
 
 
 def test_a_failed_send_is_retried_with_back_off(smtp_server, settings) -> None:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
@@ -119,11 +122,10 @@ def test_a_failed_send_is_retried_with_back_off(smtp_server, settings) -> None:
     assert message.status == MessageStatus.QUEUED and message.attempts == 1
     assert message.last_error == "ConnectionRefusedError"
     assert 50 < (message.next_attempt_at - timezone.now()).total_seconds() <= 60
-    assert services.outbox_due() == []  # not yet due
+    assert selectors.outbox_due() == []  # not yet due
 
     settings.EMAIL_PORT = real_port
     OutboxMessage.objects.update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
-    from pacte.messaging.tasks import outbox_retry_due
 
     outbox_retry_due.call()
     message.refresh_from_db()
@@ -151,10 +153,6 @@ def test_the_sent_mail_page_is_for_staff_only() -> None:
 
 
 def test_the_newsletter_command_reports_progress_and_refuses_an_unknown_template(smtp_server) -> None:
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
     _customer("zoe@example.fr")
     out = StringIO()
     call_command("newsletter", "send", "demo", stdout=out)
@@ -166,8 +164,6 @@ def test_the_newsletter_command_reports_progress_and_refuses_an_unknown_template
 
 
 def test_production_refuses_a_loopback_base_url(settings) -> None:
-    from pacte.messaging.checks import base_url_check
-
     settings.PACTE_PRODUCTION = True
     settings.PACTE_BASE_URL = "http://127.0.0.1:8000"
     (error,) = base_url_check()

@@ -7,6 +7,13 @@ import re
 import socket
 
 import pytest
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+    yield_hotp_counters_from_time,
+)
 from django.core.management import CommandError, call_command
 from django.db import connections
 from django.test import Client
@@ -17,6 +24,7 @@ from pacte.consent.services import consent_set
 from pacte.core.errors import PacteError
 from pacte.messaging import services
 from pacte.messaging.models import Campaign, MessageStatus, OutboxMessage, Subscriber
+from pacte.messaging.tasks import outbox_retry_due
 from pacte.vault.crypto import data_key
 
 DBS = ["default", "keys", "telemetry"]
@@ -93,7 +101,6 @@ def test_reset_for_an_unknown_and_a_known_address_queue_one_message_each_and_sen
 def test_an_unknown_address_reset_with_the_relay_down_answers_and_is_forgotten_after_the_last_retry(
     settings,
 ) -> None:
-    from pacte.messaging.tasks import outbox_retry_due
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
@@ -180,14 +187,6 @@ def test_one_client_gets_at_most_ten_sign_ups_an_hour(settings) -> None:
 
 def _staff_client() -> Client:
     """A staff member signed in the only way there is: password, then TOTP."""
-    from allauth.mfa.totp.internal.auth import (
-        TOTP,
-        format_hotp_value,
-        generate_totp_secret,
-        hotp_value,
-        yield_hotp_counters_from_time,
-    )
-
     staff = _customer("agent@operator.example", newsletter=False, is_staff=True)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 
 from pacte.accounts.services import user_create
 from pacte.messaging import services
@@ -32,8 +32,10 @@ def _files(spool: Path) -> dict[str, str]:
 
 def test_spooled_mail_older_than_the_setting_is_deleted(spool: Path, settings) -> None:
     settings.PACTE_MAIL_SPOOL_HOURS = 24
-    send_mail("Old", "A reset link", "shop@example.org", ["old@example.org"])
-    time.sleep(0.01)
+    # The file backend names a file by the second and id() of its connection: keeping the first connection
+    # alive makes the second one a different file (a reused id() would append both mails to one file).
+    first = get_connection()
+    send_mail("Old", "A reset link", "shop@example.org", ["old@example.org"], connection=first)
     send_mail("New", "Another link", "shop@example.org", ["new@example.org"])
     (old,) = [name for name, text in _files(spool).items() if "old@example.org" in text]
     a_day_ago = time.time() - 25 * 3600

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
@@ -64,8 +66,6 @@ def test_every_error_is_reported_not_only_the_first() -> None:
 
 
 def _pacte(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.endswith("DATABASE_URL")}
     env.update(PACTE_HOME=str(home), DJANGO_SETTINGS_MODULE="pacte.settings")
     return subprocess.run([sys.executable, "-m", "pacte.cli", *args], capture_output=True, text=True, env=env)
@@ -110,7 +110,6 @@ def test_render_and_register_commands(tmp_path: Path) -> None:
     assert "<h2>Who receives it</h2>" in en.stdout
     assert "Tidio" in en.stdout
     register = _pacte("policy", "register", policy, "--format", "json", home=tmp_path)
-    import json
 
     data = json.loads(register.stdout)
     purposes = {row["purpose_id"]: row for row in data["processing"]}

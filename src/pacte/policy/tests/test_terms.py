@@ -11,6 +11,7 @@ from django.test import Client
 
 from pacte.ledger.models import Entry
 from pacte.policy.loader import PolicyFileError, load_policy_file, parse_policy
+from pacte.policy.models import PolicyVersion
 from pacte.policy.services import reset_caches
 
 REPO = Path(__file__).resolve().parents[4]
@@ -160,8 +161,6 @@ def _terms_payload(email_number: int) -> dict:
 
 
 def test_accepting_the_terms_records_their_version_and_fingerprint(settings, tmp_path, smtp_server) -> None:
-    from pacte.policy.models import PolicyVersion
-
     path = _use(settings, tmp_path, "plusuite.toml")
     terms_v1 = load_policy_file(path).policy.terms
     assert terms_v1 is not None

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import time
 import zipfile
 
 import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
 
 from pacte.accounts.services import user_create
+from pacte.rights import models
+from pacte.rights.flows.erasure import erasure_run
+from pacte.rights.flows.export import export_build
 from pacte.rights.models import RightsRequest
-from pacte.rights.services import erasure_run, export_build
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases=DBS, transaction=True)]
@@ -67,10 +71,6 @@ def test_a_customer_downloads_their_data_then_deletes_their_account(
 
 
 def test_staff_record_a_letter_and_see_it_overdue_a_month_later(page, live_server, monkeypatch) -> None:
-    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
-
-    from pacte.rights import models
-
     customer = user_create(email="ines@example.fr", password=PASSWORD, name="Inès Morel", birth_date=None)
     staff = user_create(
         email="juriste@operator.example",
@@ -84,7 +84,6 @@ def test_staff_record_a_letter_and_see_it_overdue_a_month_later(page, live_serve
     TOTP.activate(staff, secret)
     base = live_server.url
     _sign_in(page, base, "juriste@operator.example")
-    import time
 
     if time.time() % 30 > 25:  # never type a code in the last seconds of its 30-second period
         time.sleep(30 - time.time() % 30 + 0.5)

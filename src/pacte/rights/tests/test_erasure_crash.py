@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pacte.rights.services import ERASURE_STEPS
+from pacte.rights.flows.erasure import ERASURE_STEPS
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("DATABASE_URL")),

@@ -42,7 +42,8 @@ django.setup()
 from django.conf import settings
 from pacte.ledger.models import Entry
 from pacte.rights.models import RightsRequest
-from pacte.rights.services import EXPORT_RETENTION_CLASS, export_dir, exports_reclaim
+from pacte.rights.exports import EXPORT_RETENTION_CLASS, export_dir
+from pacte.rights.flows.export import exports_reclaim
 from pacte.vault.stream import subject_chunks
 reclaimed = exports_reclaim() if sys.argv[2:] == ["reclaim"] else None
 request = RightsRequest.objects.get(pk=sys.argv[1])

@@ -14,7 +14,7 @@ from django.db import transaction
 from pacte.accounts.services import user_create
 from pacte.consent.services import consent_set
 from pacte.ledger.services import entry_append
-from pacte.rights import services
+from pacte.rights import exports
 from pacte.subjects.registry import registrations
 
 DBS = ["default", "keys", "telemetry"]
@@ -43,7 +43,7 @@ def _export(lang: str) -> zipfile.ZipFile:
             },
         )
     out = io.BytesIO()
-    services.export_write(subject=user.subject, out=out, lang=lang)
+    exports.export_write(subject=user.subject, out=out, lang=lang)
     return zipfile.ZipFile(io.BytesIO(out.getvalue()))
 
 

@@ -11,6 +11,7 @@ import time
 import zipfile
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from tests.testapp.models import Person
 
@@ -18,7 +19,9 @@ from pacte.accounts.services import user_create
 from pacte.core.errors import PacteError
 from pacte.ledger.models import Entry
 from pacte.messaging.models import OutboxMessage
-from pacte.rights import models, services
+from pacte.rights import exports, models, services, tasks
+from pacte.rights.flows import erasure as erasure_flow
+from pacte.rights.flows import export as export_flow
 from pacte.rights.models import RightsRequest, Status
 from pacte.vault import stream
 
@@ -64,7 +67,7 @@ def _members(blob: bytes) -> dict[str, bytes]:
 def test_the_stored_file_is_encrypted_and_the_download_is_the_plain_zip(monkeypatch) -> None:
     user = _eve()
     written = io.BytesIO()  # what the builder wrote, before encryption
-    real_write = services.export_write
+    real_write = exports.export_write
 
     class Tee(io.RawIOBase):
         def __init__(self, out) -> None:
@@ -80,15 +83,15 @@ def test_the_stored_file_is_encrypted_and_the_download_is_the_plain_zip(monkeypa
         def tell(self) -> int:
             return self.out.tell()
 
-    monkeypatch.setattr(services, "export_write", lambda *, out, **kw: real_write(out=Tee(out), **kw))
-    request = services.export_build(request=_request(user))
+    monkeypatch.setattr(exports, "export_write", lambda *, out, **kw: real_write(out=Tee(out), **kw))
+    request = export_flow.export_build(request=_request(user))
     assert request.status == Status.DONE and request.export_file.endswith(".zip.enc")
-    stored = (services.export_dir() / request.export_file).read_bytes()
+    stored = (exports.export_dir() / request.export_file).read_bytes()
     assert stored.startswith(b"PSTR\x01") and b"PK\x03\x04" not in stored
     for value in VALUES:
         assert value.encode() not in stored
-    assert os.listdir(services.export_dir()) == [request.export_file]
-    assert oct((services.export_dir() / request.export_file).stat().st_mode & 0o777) == "0o600"
+    assert os.listdir(exports.export_dir()) == [request.export_file]
+    assert oct((exports.export_dir() / request.export_file).stat().st_mode & 0o777) == "0o600"
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.post("/accounts/login/", {"login": "eve@example.fr", "password": PASSWORD})
@@ -107,13 +110,13 @@ def test_the_stored_file_is_encrypted_and_the_download_is_the_plain_zip(monkeypa
 
 def test_after_the_erasure_no_copy_of_the_export_can_be_read(smtp_server) -> None:
     user = _eve()
-    request = services.export_build(request=_request(user))
-    path = services.export_dir() / request.export_file
+    request = export_flow.export_build(request=_request(user))
+    path = exports.export_dir() / request.export_file
     kept = path.read_bytes()  # someone kept a copy (a backup of the disk, a stray cp)
     erasure = services.request_create(
         subject=user.subject, kind="erasure", channel="portal", identity_check="signed_in"
     )
-    services.erasure_run(request=erasure)
+    erasure_flow.erasure_run(request=erasure)
     assert not path.exists()  # the file went with her…
     path.write_bytes(kept)  # …and a copy put back is useless
     with pytest.raises(stream.StreamKeyDestroyedError, match="destroyed"):
@@ -121,30 +124,30 @@ def test_after_the_erasure_no_copy_of_the_export_can_be_read(smtp_server) -> Non
             stream.subject_chunks(
                 io.BytesIO(kept),
                 subject_id=user.subject_id,
-                retention_class=services.EXPORT_RETENTION_CLASS,
+                retention_class=exports.EXPORT_RETENTION_CLASS,
                 purpose=f"rights.export|{request.pk}",
             )
         )
     RightsRequest.objects.filter(pk=request.pk).update(export_file=path.name)
     request.refresh_from_db()
     with pytest.raises(PacteError) as refused:
-        services.export_open(request=request)
+        exports.export_open(request=request)
     assert refused.value.status == 410 and refused.value.code == "rights.export_unreadable"
 
 
 @pytest.mark.parametrize("damage", ["truncate", "tamper", "replace"])
 def test_a_truncated_or_tampered_file_is_refused_before_any_byte_is_sent(damage) -> None:
     user = _eve()
-    request = services.export_build(request=_request(user))
-    path = services.export_dir() / request.export_file
+    request = export_flow.export_build(request=_request(user))
+    path = exports.export_dir() / request.export_file
     blob = bytearray(path.read_bytes())
     if damage == "truncate":
         del blob[-stream.TAG_SIZE :]
     elif damage == "tamper":
         blob[len(blob) // 2] ^= 0x40
     else:  # another file of the same person, under another request's name
-        other = services.export_build(request=_request(user))
-        blob = bytearray((services.export_dir() / other.export_file).read_bytes())
+        other = export_flow.export_build(request=_request(user))
+        blob = bytearray((exports.export_dir() / other.export_file).read_bytes())
     path.write_bytes(bytes(blob))
     client = Client(HTTP_ACCEPT_LANGUAGE="fr")
     client.post("/accounts/login/", {"login": "eve@example.fr", "password": PASSWORD})
@@ -158,13 +161,13 @@ def test_a_change_in_the_middle_of_a_long_file_stops_the_download_short() -> Non
     Person.objects.bulk_create(  # enough records for several chunks, even compressed
         Person(subject=user.subject, name=os.urandom(75).hex(), notes={"i": index}) for index in range(1500)
     )
-    request = services.export_build(request=_request(user))
-    path = services.export_dir() / request.export_file
+    request = export_flow.export_build(request=_request(user))
+    path = exports.export_dir() / request.export_file
     blob = bytearray(path.read_bytes())
     assert len(blob) > 2 * stream.CHUNK_SIZE
     blob[stream.HEADER_SIZE + stream.CHUNK_SIZE + 100] ^= 0x01  # inside the second chunk
     path.write_bytes(bytes(blob))
-    size, chunks = services.export_open(request=request)
+    size, chunks = exports.export_open(request=request)
     received = next(chunks)  # the first chunk is intact and sent
     with pytest.raises(stream.VaultIntegrityError):
         for chunk in chunks:
@@ -180,9 +183,9 @@ def _travel(monkeypatch, seconds: float) -> None:
 def _dead_build(user, *, attempts: int = 1) -> tuple[RightsRequest, str]:
     """A request whose build started, wrote part of its file and died (as after a SIGKILL)."""
     request = _request(user)
-    name = services._export_claim(request)
+    name = export_flow._export_claim(request)
     assert name is not None
-    (services.export_dir() / name).write_bytes(b"PSTR\x01 half a file")
+    (exports.export_dir() / name).write_bytes(b"PSTR\x01 half a file")
     RightsRequest.objects.filter(pk=request.pk).update(build_attempts=attempts)
     return request, name
 
@@ -192,16 +195,16 @@ def test_a_dead_build_is_built_again_once_its_lease_has_passed(
 ) -> None:
     user = _eve()
     request, dead_file = _dead_build(user)
-    assert services.exports_reclaim() == {"requeued": 0, "failed": 0, "finished": 0, "orphans": 0}
-    assert (services.export_dir() / dead_file).exists()  # alive as far as anyone knows
+    assert export_flow.exports_reclaim() == {"requeued": 0, "failed": 0, "finished": 0, "orphans": 0}
+    assert (exports.export_dir() / dead_file).exists()  # alive as far as anyone knows
     _travel(monkeypatch, 901)
     with django_capture_on_commit_callbacks(execute=True):  # re-enqueued on commit; tests run tasks at once
-        counts = services.exports_reclaim()
+        counts = export_flow.exports_reclaim()
     assert counts["requeued"] == 1 and counts["failed"] == 0
     request.refresh_from_db()
     assert request.status == Status.DONE and request.lease_until is None and request.build_file == ""
     assert request.build_attempts == 2
-    assert os.listdir(services.export_dir()) == [request.export_file]
+    assert os.listdir(exports.export_dir()) == [request.export_file]
     steps = Entry.objects.filter(type="rights.step", payload__request_id=str(request.pk))
     assert [e.payload["step"] for e in steps.order_by("seq")] == [
         "received",
@@ -210,24 +213,23 @@ def test_a_dead_build_is_built_again_once_its_lease_has_passed(
         "notified",
     ]
     assert OutboxMessage.objects.filter(template="rights/export_ready").count() == 1
-    assert services.exports_reclaim() == {"requeued": 0, "failed": 0, "finished": 0, "orphans": 0}
+    assert export_flow.exports_reclaim() == {"requeued": 0, "failed": 0, "finished": 0, "orphans": 0}
 
 
 def test_after_the_last_attempt_the_request_fails_and_the_person_is_told(monkeypatch) -> None:
     user = _eve()
     request, dead_file = _dead_build(user, attempts=3)
     _travel(monkeypatch, 901)
-    assert services.exports_reclaim()["failed"] == 1
+    assert export_flow.exports_reclaim()["failed"] == 1
     request.refresh_from_db()
     assert request.status == Status.FAILED and request.export_file == "" and request.lease_until is None
-    assert os.listdir(services.export_dir()) == []
+    assert os.listdir(exports.export_dir()) == []
     (told,) = OutboxMessage.objects.filter(template="rights/export_failed")
     assert told.to == "eve@example.fr" and "could not prepare" in told.body
     assert Entry.objects.filter(type="rights.step", payload__step="export_failed").count() == 1
-    assert services.exports_reclaim()["failed"] == 0  # once
-    assert services.export_build(request=request).status == Status.FAILED  # a late task builds nothing
-    assert os.listdir(services.export_dir()) == []
-    from django.core.management import call_command
+    assert export_flow.exports_reclaim()["failed"] == 0  # once
+    assert export_flow.export_build(request=request).status == Status.FAILED  # a late task builds nothing
+    assert os.listdir(exports.export_dir()) == []
 
     out = io.StringIO()
     call_command("rights", "list", stdout=out)
@@ -247,7 +249,7 @@ def test_a_build_taken_for_dead_stops_and_keeps_nothing(
     def slow_write(*, subject, out, lang, progress):
         out.write(b"x" * 10)
         _travel(monkeypatch, 901)
-        services.exports_reclaim()  # this build looks dead: the reclaim hands the request on
+        export_flow.exports_reclaim()  # this build looks dead: the reclaim hands the request on
         taken_over.append("yes")
         progress(1000)  # the next heartbeat finds the lease gone
 
@@ -257,15 +259,14 @@ def test_a_build_taken_for_dead_stops_and_keeps_nothing(
         def enqueue(self, key: str) -> None:
             self.queued.append(key)
 
-    monkeypatch.setattr(services, "export_write", slow_write)
-    from pacte.rights import tasks
+    monkeypatch.setattr(exports, "export_write", slow_write)
 
     monkeypatch.setattr(tasks, "export_build_task", Queue())
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.export_build(request=request)
+        result = export_flow.export_build(request=request)
     assert taken_over and Queue.queued == [str(request.pk)]
     assert result.status == Status.RECEIVED and result.export_file == "" and result.build_file == ""
-    assert os.listdir(services.export_dir()) == []
+    assert os.listdir(exports.export_dir()) == []
 
 
 def test_a_build_killed_before_telling_the_person_is_finished_by_the_reclaim(monkeypatch) -> None:
@@ -275,21 +276,21 @@ def test_a_build_killed_before_telling_the_person_is_finished_by_the_reclaim(mon
     def killed(request, what, address=None):
         raise KeyboardInterrupt  # stands for a kill between the two steps
 
-    monkeypatch.setattr(services, "_notify", killed)
+    monkeypatch.setattr(services, "request_notify", killed)
     with pytest.raises(KeyboardInterrupt):
-        services.export_build(request=request)
+        export_flow.export_build(request=request)
     monkeypatch.undo()
     request.refresh_from_db()
     assert request.status == Status.DONE and request.steps_done[-1] == "export_built"
     assert request.lease_until is not None  # held until the person is told
-    assert services.exports_reclaim()["finished"] == 0
+    assert export_flow.exports_reclaim()["finished"] == 0
     _travel(monkeypatch, 901)
-    assert services.exports_reclaim()["finished"] == 1
+    assert export_flow.exports_reclaim()["finished"] == 1
     request.refresh_from_db()
     assert request.steps_done[-1] == "notified" and request.lease_until is None
     assert OutboxMessage.objects.filter(template="rights/export_ready").count() == 1
-    assert os.listdir(services.export_dir()) == [request.export_file]
-    assert services.exports_reclaim()["finished"] == 0
+    assert os.listdir(exports.export_dir()) == [request.export_file]
+    assert export_flow.exports_reclaim()["finished"] == 0
 
 
 def test_a_build_that_raises_gives_its_lease_back_and_leaves_no_file(monkeypatch) -> None:
@@ -300,27 +301,27 @@ def test_a_build_that_raises_gives_its_lease_back_and_leaves_no_file(monkeypatch
         kwargs["out"].write(b"y" * 100_000)
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(services, "export_write", broken)
+    monkeypatch.setattr(exports, "export_write", broken)
     with pytest.raises(RuntimeError):
-        services.export_build(request=request)
-    assert os.listdir(services.export_dir()) == []
+        export_flow.export_build(request=request)
+    assert os.listdir(exports.export_dir()) == []
     request.refresh_from_db()
     assert request.status == Status.IN_PROGRESS and request.build_file == ""
     assert request.lease_until is not None and request.lease_until <= models.now()
-    assert services.exports_reclaim()["requeued"] == 1  # retried at the next reclaim, not a lease later
+    assert export_flow.exports_reclaim()["requeued"] == 1  # retried at the next reclaim, not a lease later
 
 
 def test_the_sweep_deletes_old_files_no_request_points_at() -> None:
     user = _eve()
-    done = services.export_build(request=_request(user))
+    done = export_flow.export_build(request=_request(user))
     building, part = _dead_build(user)
-    folder = services.export_dir()
+    folder = exports.export_dir()
     old = time.time() - 3600
     for name in ("orphan.zip.enc", "legacy.zip", "fresh.zip.enc"):
         (folder / name).write_bytes(b"data")
     for name in ("orphan.zip.enc", "legacy.zip", done.export_file, part):
         os.utime(folder / name, (old, old))
-    assert services.exports_sweep() == 2
+    assert exports.exports_sweep() == 2
     assert sorted(os.listdir(folder)) == sorted([done.export_file, part, "fresh.zip.enc"])
     shutil.rmtree(folder)
-    assert services.exports_sweep() == 0  # a missing folder is made again, not an error
+    assert exports.exports_sweep() == 0  # a missing folder is made again, not an error

@@ -6,8 +6,10 @@ import datetime
 import io
 import json
 import zipfile
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from tests.testapp.models import Invoice, Person
@@ -17,8 +19,12 @@ from pacte.consent.selectors import consent_check
 from pacte.consent.services import consent_set
 from pacte.core.errors import PacteError
 from pacte.ledger.models import Entry
-from pacte.rights import services
+from pacte.rights import exports, services
+from pacte.rights.flows import erasure as erasure_flow
 from pacte.rights.models import RightsRequest, Status
+from pacte.subjects import registry
+from pacte.subjects.checks import registry_check as rights_registry_check
+from pacte.subjects.registry import registrations
 from pacte.vault.fields import ERASED
 
 DBS = ["default", "keys", "telemetry"]
@@ -64,7 +70,7 @@ def test_the_export_holds_every_record_of_the_subject_and_nothing_of_another() -
     alice = _customer("alice.martin@example.fr", "Alice Martin", "1 rue Alpha")
     _customer("alicia.martin@example.fr", "Alicia Martin", "2 rue Beta")
     out = io.BytesIO()
-    counts = services.export_write(subject=alice.subject, out=out, lang="fr")
+    counts = exports.export_write(subject=alice.subject, out=out, lang="fr")
     files = _zip_text(out.getvalue())
     assert {
         "data.json",
@@ -88,8 +94,6 @@ def test_the_export_holds_every_record_of_the_subject_and_nothing_of_another() -
     assert {row["type"] for row in data["ledger"]} >= {"account.created", "consent.granted"}
     assert counts["people"] == 1 and counts["ledger"] == len(data["ledger"])
     # Every field of every registered model with rows for her is in the export.
-    from pacte.subjects.registry import registrations
-
     for registration in registrations():
         rows = data["records"][registration.kind]
         if registration.model._meta.label in ("accounts.User", "usersessions.UserSession") or not rows:
@@ -110,20 +114,20 @@ def test_erasure_leaves_nothing_readable_keeps_the_invoice_and_spares_the_other(
         subject=alice.subject, kind="erasure", channel="portal", identity_check="signed_in", lang="en"
     )
     out = io.BytesIO()  # an export made before the erasure…
-    services.export_write(subject=alice.subject, out=out)
+    exports.export_write(subject=alice.subject, out=out)
     export = services.request_create(
         subject=alice.subject, kind="access", channel="portal", identity_check="signed_in"
     )
-    (services.export_dir() / "alice.zip").write_bytes(out.getvalue())
+    (exports.export_dir() / "alice.zip").write_bytes(out.getvalue())
     RightsRequest.objects.filter(pk=export.pk).update(export_file="alice.zip")
-    services.erasure_run(request=request)
-    assert not (services.export_dir() / "alice.zip").exists()  # …is deleted with her
+    erasure_flow.erasure_run(request=request)
+    assert not (exports.export_dir() / "alice.zip").exists()  # …is deleted with her
 
     request.refresh_from_db()
     assert request.status == Status.DONE and request.steps_done == [
         "received",
         "identity_verified",
-        *services.ERASURE_STEPS,
+        *erasure_flow.ERASURE_STEPS,
     ]
     steps = Entry.objects.filter(type="rights.step", payload__request_id=str(request.pk))
     assert steps.count() == len(request.steps_done)
@@ -155,7 +159,7 @@ def test_erasure_leaves_nothing_readable_keeps_the_invoice_and_spares_the_other(
     )
     # Running it again does nothing more.
     before = Entry.objects.count()
-    services.erasure_run(request=request)
+    erasure_flow.erasure_run(request=request)
     assert Entry.objects.count() == before
 
 
@@ -232,8 +236,8 @@ def test_download_my_data_from_the_portal_only_for_its_owner(
     )
     assert client.get(f"/account/data/{request.pk}/download/").status_code == 410
     # Expired, the file itself goes (it holds the data in clear).
-    path = services.export_dir() / request.export_file
-    assert path.exists() and services.exports_purge() == 1 and not path.exists()
+    path = exports.export_dir() / request.export_file
+    assert path.exists() and exports.exports_purge() == 1 and not path.exists()
 
 
 def test_delete_my_account_needs_the_password_and_the_word(
@@ -258,9 +262,6 @@ def test_delete_my_account_needs_the_password_and_the_word(
 
 
 def test_a_model_with_personal_data_and_no_eraser_stops_start_up() -> None:
-    from pacte.subjects import registry
-    from pacte.subjects.checks import registry_check as rights_registry_check
-
     assert rights_registry_check() == []
     saved = registry._registry.pop("testapp.Person")
     try:
@@ -271,10 +272,6 @@ def test_a_model_with_personal_data_and_no_eraser_stops_start_up() -> None:
 
 
 def test_the_rights_command_lists_overdue_requests_exports_and_refuses_a_bad_subject(tmp_path) -> None:
-    from io import StringIO
-
-    from django.core.management import CommandError, call_command
-
     user = _customer("gil@example.fr", "Gil Rose", "6 rue Zeta")
     old = datetime.datetime(2026, 1, 5, tzinfo=datetime.UTC)
     services.request_create(

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 
 from pacte.vault.keyring import parse_master_keys
 
@@ -292,8 +293,6 @@ def _openable(
 def test_erasure_and_key_destruction_leave_nothing_in_the_files_of_a_running_server(
     tmp_path: Path, smtp_server: list
 ) -> None:
-    from django.conf import settings
-
     home = tmp_path / "home"
     env = _env(home, settings.EMAIL_PORT)
     port = _free_port()

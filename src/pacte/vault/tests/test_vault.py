@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connections
+from django.utils import translation
 from faker import Faker
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,8 +18,11 @@ from tests.testapp.models import Invoice, Person
 from pacte.core.errors import PacteError
 from pacte.subjects.services import subject_create
 from pacte.vault import ERASED, selectors, services
+from pacte.vault.checks import master_key_check
+from pacte.vault.crypto import _cache, _process_cache, task_scope_begin, task_scope_end, vault_scope
 from pacte.vault.errors import MasterKeyError, VaultIntegrityError
-from pacte.vault.keyring import new_master_key_line, reset_caches
+from pacte.vault.fields import normalise_phone
+from pacte.vault.keyring import master_key_ring, new_master_key_line, reset_caches
 from pacte.vault.models import BlindIndex, DataKey, KeyDestruction
 from pacte.vault.tests.dumps import copy_rows, dump_database, restore_rows
 
@@ -34,8 +39,6 @@ def _person(**values) -> Person:
 
 
 def _reload(person: Person) -> Person:
-    from pacte.vault.crypto import _process_cache
-
     _process_cache.clear()
     return Person.objects.get(pk=person.pk)
 
@@ -144,7 +147,6 @@ def test_destroyed_key_reads_as_erased_and_other_subjects_stay_intact() -> None:
     assert destroyed == 1
     gone = _reload(alice)
     assert gone.name is ERASED and gone.email is ERASED
-    from django.utils import translation
 
     assert not gone.name
     with translation.override("en"):
@@ -170,7 +172,6 @@ def test_one_retention_class_at_a_time_keeps_the_legal_hold_readable() -> None:
     assert _reload(alice).name is ERASED
     assert Invoice.objects.get(pk=invoice.pk).billed_name == "Alice Durand"
     assert services.keys_destroy(subject=alice.subject, retention_class="invoices") == 1
-    from pacte.vault.crypto import _process_cache
 
     _process_cache.clear()
     assert Invoice.objects.get(pk=invoice.pk).billed_name is ERASED
@@ -198,7 +199,6 @@ def test_blind_index_finds_by_normalised_value_and_enforces_uniqueness() -> None
 def _phone_forms(phone: str) -> set[str]:
     digits = re.sub(r"\D", "", phone)
     forms = {phone, digits}
-    from pacte.vault.fields import normalise_phone
 
     try:
         e164 = normalise_phone(phone)
@@ -309,16 +309,11 @@ def test_production_without_master_key_refuses(settings, monkeypatch) -> None:
     settings.PACTE_PRODUCTION = True
     reset_caches()
     with pytest.raises(MasterKeyError) as raised:
-        from pacte.vault.keyring import master_key_ring
-
         master_key_ring()
     assert "PACTE_MASTER_KEYS is not set" in str(raised.value.message)
 
 
 def test_embedded_master_key_file_is_private(settings) -> None:
-    from pathlib import Path
-
-    from pacte.vault.keyring import master_key_ring
 
     master_key_ring()
     mode = (Path(settings.PACTE_HOME) / "master.key").stat().st_mode & 0o777
@@ -326,8 +321,6 @@ def test_embedded_master_key_file_is_private(settings) -> None:
 
 
 def test_start_up_refuses_a_malformed_or_missing_master_key(settings, monkeypatch) -> None:
-    from pacte.vault.checks import master_key_check
-
     monkeypatch.setenv("PACTE_MASTER_KEYS", "k1:not-base64!")
     reset_caches()
     errors = master_key_check()
@@ -340,8 +333,6 @@ def test_start_up_refuses_a_malformed_or_missing_master_key(settings, monkeypatc
 
 
 def test_each_request_and_task_starts_with_no_unwrapped_key() -> None:
-    from pacte.vault.crypto import _cache, task_scope_begin, task_scope_end, vault_scope
-
     person = _person(name="Alice Durand")
     with vault_scope():
         assert _cache() == {}

@@ -8,8 +8,15 @@ import re
 import unicodedata
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandParser
+from faker import Faker
+
+from pacte.accounts.models import User
+from pacte.accounts.services import email_pseudonym, user_register
+from pacte.consent.services import consent_set
+from pacte.messaging.selectors import mail_purpose_list
 
 DEMO_PASSWORD = "demo-pacte-2026"  # noqa: S105 - the published demo password, printed by the command
 STAFF_EMAIL = "staff@demo.pacte.invalid"
@@ -46,8 +53,6 @@ def _person(fake: Any, country: str, rng: random.Random, index: int) -> dict[str
 
 def people_generate(*, count: int, seed: int) -> list[dict[str, Any]]:
     """Generate ``count`` synthetic people (half fr_FR, half en_GB), reproducibly from ``seed``."""
-    from faker import Faker
-
     fakers = {"fr_FR": Faker("fr_FR"), "en_GB": Faker("en_GB")}
     for offset, fake in enumerate(fakers.values()):
         fake.seed_instance(seed + offset)
@@ -60,13 +65,6 @@ def people_generate(*, count: int, seed: int) -> list[dict[str, Any]]:
 
 def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[dict[str, Any]]:
     """Create ``count`` verified demo customers (and a staff user) and return the people created."""
-    from allauth.account.models import EmailAddress
-
-    from pacte.accounts.models import User
-    from pacte.accounts.services import email_pseudonym, user_register
-    from pacte.consent.services import consent_set
-    from pacte.messaging.services import mail_purpose_list
-
     password_hash = make_password(DEMO_PASSWORD)
     people = people_generate(count=count, seed=seed)
     mail_purposes = [pid for pid, _label in mail_purpose_list()]

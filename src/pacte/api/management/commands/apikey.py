@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pacte.api.models import ApiKey
+from pacte.api.services import apikey_create, apikey_revoke
 from pacte.core.errors import PacteError
 
 
@@ -21,9 +23,6 @@ class Command(BaseCommand):
         sub.add_parser("list", help="List keys (prefix, name, created, revoked).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.api.models import ApiKey
-        from pacte.api.services import apikey_create, apikey_revoke
-
         if options["action"] == "create":
             key, secret = apikey_create(name=options["name"])
             self.stdout.write(secret)

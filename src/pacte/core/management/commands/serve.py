@@ -234,6 +234,8 @@ class Command(BaseCommand):
             os.environ["PACTE_POLICY"] = policy_path
             settings.PACTE_POLICY_FILE = policy_path
 
+        # Not at the top: the supervisor processes import this module before Django is set up, and
+        # policy.services imports models.
         from pacte.policy.loader import PolicyFileError
         from pacte.policy.services import policy_check_file, policy_version_record_active
 

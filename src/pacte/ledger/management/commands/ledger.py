@@ -9,6 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pacte.core.errors import PacteError
+from pacte.ledger import selectors, services
+
 
 class Command(BaseCommand):
     help = "Verify the ledger, sign a tree head now, or write the receipt of one entry."
@@ -32,9 +35,6 @@ class Command(BaseCommand):
         receipt.add_argument("--out", help="file to write (default: stdout)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.core.errors import PacteError
-        from pacte.ledger import selectors, services
-
         if options["action"] == "verify":
             started = time.perf_counter()
             report = selectors.ledger_verify()

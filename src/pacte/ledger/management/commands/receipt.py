@@ -7,6 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pacte.ledger import verifier
+
 
 class Command(BaseCommand):
     help = "Verify a ledger receipt offline, with only the ledger's public key."
@@ -27,8 +29,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.ledger import verifier
-
         argv = [options["file"]] + (["--key", options["key"]] if options["key"] else [])
         if verifier.main(argv) != 0:
             raise CommandError("not every receipt is valid", returncode=1)

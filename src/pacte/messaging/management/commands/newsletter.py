@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pacte.core.errors import PacteError
+from pacte.messaging.services import CAMPAIGN_TEMPLATES, campaign_send
 
 
 class Command(BaseCommand):
@@ -23,8 +24,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.messaging.services import CAMPAIGN_TEMPLATES, campaign_send
-
         if options["template"] not in CAMPAIGN_TEMPLATES:
             valid = ", ".join(f"{name} ({label})" for name, label in sorted(CAMPAIGN_TEMPLATES.items()))
             raise CommandError(

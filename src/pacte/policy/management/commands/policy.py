@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pacte.policy.loader import PolicyFileError, load_policy_file
-from pacte.policy.render import notice_markdown, register_csv, register_json
+from pacte.policy.render import notice_html, notice_markdown, register_csv, register_json
 
 
 class Command(BaseCommand):
@@ -62,8 +62,6 @@ class Command(BaseCommand):
             if options["format"] == "markdown":
                 self.stdout.write(notice_markdown(loaded.policy, options["lang"]))
             else:
-                from pacte.policy.render import notice_html
-
                 self.stdout.write(notice_html(loaded.policy, options["lang"]))
         else:
             render = register_json if options["format"] == "json" else register_csv

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
+
+from pacte.rights import exports, selectors
+from pacte.rights import models as rights_models
+from pacte.rights.flows import erasure
+from pacte.subjects.models import Subject
+from pacte.subjects.selectors import subject_get
 
 
 class Command(BaseCommand):
@@ -29,11 +34,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         getattr(self, "do_" + options["action"])(options)
 
-    def _subject(self, subject_id: str) -> Any:
-        from pacte.subjects.models import Subject
-
+    def _subject(self, subject_id: str) -> Subject:
         try:
-            subject = Subject.objects.filter(pk=subject_id).first()
+            subject = subject_get(subject_id=subject_id)
         except Exception:  # a malformed UUID
             subject = None
         if subject is None:
@@ -41,57 +44,32 @@ class Command(BaseCommand):
         return subject
 
     def do_list(self, options: dict) -> None:
-        from pacte.rights.models import OPEN, RightsRequest
-
-        rows = RightsRequest.objects.filter(status__in=OPEN).order_by("due_at")
-        now = timezone.now()
-        shown = 0
+        rows = selectors.request_list_open(overdue=options["overdue"])
+        now = rights_models.now()
         for row in rows:
-            if options["overdue"] and row.deadline >= now:
-                continue
             flag = "OVERDUE" if row.deadline < now else ""
             self.stdout.write(
                 f"{row.pk}  {row.kind:<13} {row.channel:<6} received {row.received_at:%Y-%m-%d}"
                 f"  due {row.deadline:%Y-%m-%d}  {row.status:<11} {flag}".rstrip()
             )
-            shown += 1
-        self.stdout.write(f"{shown} request(s).")
+        self.stdout.write(f"{len(rows)} request(s).")
 
     def do_export(self, options: dict) -> None:
-        from pacte.rights.services import export_write
-
         subject = self._subject(options["subject_id"])
         with open(options["out"], "wb") as out:
-            counts = export_write(subject=subject, out=out, lang=options["lang"])
+            counts = exports.export_write(subject=subject, out=out, lang=options["lang"])
         self.stdout.write(
             f"Wrote {options['out']}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         )
 
     def do_erase(self, options: dict) -> None:
-        from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest, Status
-        from pacte.rights.services import erasure_run, request_create
-
         subject = self._subject(options["subject_id"])
         if not options["yes"]:
             answer = input(f"Erase subject {subject.pk} for good? Type 'yes': ")
             if answer.strip().lower() != "yes":
                 raise CommandError("Nothing erased.")
-        request = (
-            RightsRequest.objects.filter(subject=subject, kind=Kind.ERASURE)
-            .exclude(status=Status.DONE)
-            .order_by("received_at")
-            .first()
-        )
+        request = erasure.erasure_of_subject(subject=subject, recorded_by="system")
         if request is None:
-            if subject.erased_at is not None:
-                self.stdout.write(f"Subject {subject.pk} is already erased.")
-                return
-            request = request_create(
-                subject=subject,
-                kind=Kind.ERASURE,
-                channel=Channel.POST,
-                identity_check=IdentityCheck.POSTAL_MATCH,
-                recorded_by="system",
-            )
-        erasure_run(request=request)
+            self.stdout.write(f"Subject {subject.pk} is already erased.")
+            return
         self.stdout.write(f"Subject {subject.pk} erased: steps {', '.join(request.steps_done)}.")

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from pacte.vault import selectors, services
 from pacte.vault.errors import MasterKeyError
+from pacte.vault.keyring import master_key_ring, new_master_key_line
 
 
 class Command(BaseCommand):
@@ -37,9 +39,6 @@ class Command(BaseCommand):
         new.add_argument("--id", default="k2")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from pacte.vault import selectors, services
-        from pacte.vault.keyring import master_key_ring, new_master_key_line
-
         try:
             if options["action"] == "new-key":
                 self.stdout.write(new_master_key_line(options["id"]))

@@ -1,0 +1,11 @@
+"""The API's error codes (the ``code`` of its problem answers)."""
+
+UNKNOWN_KEY = "api.unknown_key"
+BAD_REQUEST = "api.bad_request"
+UNAUTHORIZED = "api.unauthorized"
+INVALID_REQUEST = "api.invalid_request"
+NOT_FOUND = "api.not_found"
+METHOD_NOT_ALLOWED = "api.method_not_allowed"
+BODY_TOO_LARGE = "api.body_too_large"
+HTTP_ERROR = "api.http_error"
+INTERNAL_ERROR = "api.internal_error"

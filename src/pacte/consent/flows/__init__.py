@@ -1,0 +1,1 @@
+"""Consent's multi-step journeys, shared by the HTML views, the back office and the API."""

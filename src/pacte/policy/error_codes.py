@@ -1,0 +1,1 @@
+"""The policy app's PacteError codes. It raises none yet: add each new code here as a constant."""

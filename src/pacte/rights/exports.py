@@ -1,0 +1,356 @@
+"""The export file: the ZIP of everything held about a subject, and its encrypted copy on disk.
+
+``export_write`` writes the ZIP (data.json, a CSV per kind, the ledger, consent receipts and a readable
+index.html; the format is docs/export-format.md). The portal's copy is stored under
+``$PACTE_HOME/exports``, encrypted under the subject's key of ``EXPORT_RETENTION_CLASS``; it is read
+back by ``export_open`` and deleted by ``exports_purge`` / ``exports_sweep``. Building that copy (with a
+lease, resumable) is the export flow: ``rights.flows.export``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import os
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from pacte.consent.selectors import consent_list
+from pacte.consent.services import consent_receipts
+from pacte.core.errors import PacteError
+from pacte.ledger.selectors import entry_count, entry_rows
+from pacte.policy.selectors import policy_active
+from pacte.rights import app_settings, error_codes
+from pacte.rights.models import RightsRequest
+from pacte.subjects.models import Subject
+from pacte.subjects.registry import registrations
+from pacte.vault.errors import VaultError
+from pacte.vault.stream import plaintext_size, subject_chunks
+
+# The export gathers the account's data: it is encrypted under the subject's key of the class that the
+# erasure destroys (never a legal-hold class), so the erasure makes every copy unreadable.
+EXPORT_RETENTION_CLASS = "account"
+EXPORT_SUFFIX = ".zip.enc"
+# The kinds whose rows the readable page shows in full (a few rows each); the rest are counted and linked.
+READABLE_KINDS = ("account", "organisations", "email_addresses")
+READABLE_LIMIT = 200
+LEDGER_FIELDS = ("seq", "time", "type", "actor", "payload")
+
+
+def export_dir() -> Path:
+    """Return the folder of the stored exports (made, private, when missing)."""
+    folder = Path(settings.PACTE_HOME) / "exports"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def export_write(
+    *, subject: Subject, out: Any, lang: str = "en", progress: Callable[[int], None] | None = None
+) -> dict:
+    """Write the export ZIP of ``subject`` to the binary file ``out``; return its table of contents.
+
+    Streams every registered model's rows (twice: data.json, then one CSV per kind) with bounded memory.
+    The format is documented in docs/export-format.md.
+    """
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None and done % 1000 == 0:
+            progress(done)
+
+    counts: dict[str, int] = {}
+    now = timezone.now()
+    generated = now.isoformat()
+    # What the readable page shows beside the files: the person's details, consents and disclosures.
+    details: dict[str, list[dict[str, Any]]] = {kind: [] for kind in READABLE_KINDS}
+    disclosures: list[dict[str, Any]] = []
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("data.json", "w", force_zip64=True) as raw:
+            text = io.TextIOWrapper(raw, encoding="utf-8")
+            header = {
+                "format": "pacte-export-v1",
+                "generated_at": generated,
+                "subject_id": str(subject.pk),
+                "subject_kind": subject.kind,
+            }
+            text.write(json.dumps(header, ensure_ascii=False)[:-1])
+            text.write(', "records": {')
+            for index, registration in enumerate(registrations()):
+                text.write(("," if index else "") + json.dumps(registration.kind) + ": [")
+                count = 0
+                keep = details.get(registration.kind)
+                for row in registration.exporter(subject):
+                    text.write(
+                        ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
+                    )
+                    if keep is not None and len(keep) < READABLE_LIMIT:
+                        keep.append(row)
+                    count += 1
+                    tick()
+                counts[registration.kind] = count
+                text.write("]")
+            text.write('}, "consents": ')
+            consents = consent_list(subject_id=subject.pk, lang=lang)
+            text.write(json.dumps([view.as_dict() for view in consents], ensure_ascii=False))
+            text.write(', "ledger": [')
+            count = 0
+            for row in entry_rows(subject_id=subject.pk):
+                text.write(
+                    ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
+                )
+                if row["type"] == "disclosure" and len(disclosures) < READABLE_LIMIT:
+                    disclosures.append(row)
+                count += 1
+                tick()
+            counts["ledger"] = count
+            text.write("]}\n")
+            text.flush()
+            text.detach()
+        for registration in registrations():
+            _csv_write(
+                archive, f"{registration.kind}.csv", registration.exporter(subject), registration.fields
+            )
+        _csv_write(
+            archive,
+            "ledger.csv",
+            (
+                {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
+                for row in entry_rows(subject_id=subject.pk)
+            ),
+            LEDGER_FIELDS,
+        )
+        _csv_write(
+            archive,
+            "disclosures.csv",
+            (
+                {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
+                for row in entry_rows(subject_id=subject.pk)
+                if row["type"] == "disclosure"
+            ),
+            LEDGER_FIELDS,
+        )
+        with archive.open("consent-receipts.json", "w") as raw:
+            raw.write(json.dumps(consent_receipts(subject_id=subject.pk), indent=1).encode())
+        archive.writestr(
+            "index.html",
+            _index_html(
+                counts,
+                lang=lang,
+                generated=now,
+                details=details,
+                consents=consents,
+                disclosures=disclosures,
+                labels={registration.kind: registration.label for registration in registrations()},
+            ),
+        )
+    return counts
+
+
+def _csv_write(archive: zipfile.ZipFile, name: str, rows: Any, fields: tuple[str, ...]) -> None:
+    """Write one CSV: its header always (an empty kind is a header alone), then a line per row."""
+    with archive.open(name, "w", force_zip64=True) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        writer = csv.DictWriter(text, fieldnames=list(fields), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+        text.flush()
+        text.detach()
+
+
+def _when(value: Any) -> Any:
+    """An ISO timestamp or date of the export as a datetime/date (shown in the reader's language)."""
+    if not isinstance(value, str) or not value:
+        return value
+    return parse_datetime(value) or parse_date(value) or value
+
+
+def _index_html(
+    counts: dict[str, int],
+    *,
+    lang: str,
+    generated: datetime.datetime,
+    details: dict[str, list[dict[str, Any]]],
+    consents: list[Any],
+    disclosures: list[dict[str, Any]],
+    labels: dict[str, Any],
+) -> str:
+    """The export's index.html: a page a person reads (their details, consents, who received what)."""
+    policy = policy_active()
+    recipients = policy.recipients
+    purposes = policy.purposes
+    categories = policy.categories
+    with translation.override(lang):
+        account = [
+            {**row, **{key: _when(row.get(key)) for key in ("birth_date", "date_joined", "last_login")}}
+            for row in details.get("account", [])
+        ]
+        shared = []
+        for row in disclosures:
+            payload = row["payload"]
+            recipient = recipients.get(payload.get("recipient", ""))
+            purpose = purposes.get(payload.get("purpose", ""))
+            shared.append(
+                {
+                    "when": _when(row["time"]),
+                    "recipient": recipient.name if recipient else payload.get("recipient", ""),
+                    "purpose": purpose.label.get(lang) if purpose else payload.get("purpose", ""),
+                    "categories": [
+                        categories[c].label.get(lang) if c in categories else c
+                        for c in payload.get("categories", [])
+                    ],
+                }
+            )
+        return render_to_string(
+            "rights/export_index.html",
+            {
+                "operator": policy.operator,
+                "generated": generated,
+                "lang": lang,
+                "account": account,
+                "organisations": details.get("organisations", []),
+                "email_addresses": details.get("email_addresses", []),
+                "consents": [{"view": view, "changed_at": view.changed_at} for view in consents],
+                "shared": shared,
+                "records": [
+                    {"kind": kind, "label": labels.get(kind, kind), "count": count}
+                    for kind, count in counts.items()
+                    if kind != "ledger"
+                ],
+                "ledger_count": counts.get("ledger", 0),
+            },
+        )
+
+
+def export_purpose(request_id: Any) -> str:
+    """Return the AEAD purpose that binds a stored export to its request."""
+    return f"rights.export|{request_id}"
+
+
+def export_size(subject: Subject) -> int:
+    """Return how many records the export of ``subject`` holds (the build's progress is counted in them)."""
+    total = entry_count(subject_id=subject.pk)
+    for registration in registrations():
+        if hasattr(registration.model, "subject"):
+            total += registration.model._default_manager.filter(subject=subject).count()
+    return total
+
+
+def export_path(*, request: RightsRequest) -> Path:
+    """Return the encrypted file of a finished export, refusing one that is not ready or has expired."""
+    if not request.export_file:
+        raise PacteError(_("Your file is not ready yet."), error_codes.NOT_READY, status=404)
+    if request.export_expires_at is None or timezone.now() > request.export_expires_at:
+        raise PacteError(_("This download has expired: ask for a new one."), error_codes.EXPIRED, status=410)
+    return export_dir() / request.export_file
+
+
+def export_open(*, request: RightsRequest) -> tuple[int, Iterator[bytes]]:
+    """Return the size of a finished export's ZIP and an iterator of its decrypted bytes.
+
+    The key, the header and the first chunk are checked before this returns, so a file that cannot be
+    read is refused before any byte is sent; a fault found further on (a file altered in place) stops
+    the iteration with ``VaultIntegrityError`` and the download ends short of its announced size.
+    The iterator closes the file when it is exhausted or closed.
+    """
+    path = export_path(request=request)
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the iterator below
+    except FileNotFoundError:
+        raise PacteError(
+            _("This download has expired: ask for a new one."), error_codes.EXPIRED, status=410
+        ) from None
+    try:
+        size = plaintext_size(handle, os.fstat(handle.fileno()).st_size)
+        handle.seek(0)
+        chunks = subject_chunks(
+            handle,
+            subject_id=request.subject_id,
+            retention_class=EXPORT_RETENTION_CLASS,
+            purpose=export_purpose(request.pk),
+        )
+        first = next(chunks)
+    except VaultError as error:
+        handle.close()
+        raise PacteError(
+            _("Your file can no longer be read: ask for a new one."), error_codes.UNREADABLE, status=410
+        ) from error
+    except BaseException:
+        handle.close()
+        raise
+
+    def body() -> Iterator[bytes]:
+        try:
+            yield first
+            yield from chunks
+        finally:
+            handle.close()
+
+    return size, body()
+
+
+def exports_purge(*, subject_id: Any = None) -> int:
+    """Delete export files that have expired (or every export of one subject); return how many.
+
+    The file is encrypted under the person's key, and still lives only as long as its download link.
+    """
+    rows = RightsRequest.objects.exclude(export_file="")
+    if subject_id is not None:
+        rows = rows.filter(subject_id=subject_id)
+    else:
+        rows = rows.filter(Q(export_expires_at__lt=timezone.now()) | Q(export_expires_at__isnull=True))
+    removed = 0
+    for request in rows:
+        path = export_dir() / request.export_file
+        if path.exists():
+            path.unlink()
+            removed += 1
+        RightsRequest.objects.filter(pk=request.pk).update(export_file="")
+    if subject_id is not None:  # and the partial file of a build under way (unreadable without the keys)
+        for name in (
+            RightsRequest.objects.filter(subject_id=subject_id)
+            .exclude(build_file="")
+            .values_list("build_file", flat=True)
+        ):
+            (export_dir() / name).unlink(missing_ok=True)
+    return removed
+
+
+def exports_sweep() -> int:
+    """Delete the files in the exports folder that no request points at; return how many.
+
+    Such files come from a database restored from a backup older than them, or from builds of a version
+    without leases; none of them can be downloaded. Files younger than one lease are spared, as a margin.
+    """
+    folder = export_dir()
+    names = [path.name for path in folder.iterdir()]  # listed before reading the requests (no race)
+    live = set(RightsRequest.objects.exclude(export_file="").values_list("export_file", flat=True))
+    live |= set(RightsRequest.objects.exclude(build_file="").values_list("build_file", flat=True))
+    cutoff = time.time() - app_settings.export_lease_seconds()
+    removed = 0
+    for name in names:
+        path = folder / name
+        if name in live or not path.is_file():
+            continue
+        try:
+            if path.stat().st_mtime > cutoff:
+                continue
+            path.unlink()
+        except FileNotFoundError:
+            continue
+        removed += 1
+    return removed
