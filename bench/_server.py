@@ -51,7 +51,7 @@ def bench_env(home: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     pythonpath = os.pathsep.join(filter(None, [str(REPO / "bench"), os.environ.get("PYTHONPATH")]))
     env.update(
-        PACTE_HOME=str(home), PACTE_DEBUG="0", DJANGO_SETTINGS_MODULE="bench_settings", PYTHONPATH=pythonpath
+        PACTE_HOME=str(home), PACTE_DEBUG="0", DJANGO_SETTINGS_MODULE="_settings", PYTHONPATH=pythonpath
     )
     env.update(extra)
     return env

@@ -35,7 +35,7 @@ CUSTOMERS = 400
 # allauth limits every login POST (successful or not) to 30 a minute per client address ("login":
 # "30/m/ip"); all of wrk's requests come from 127.0.0.1, so the server runs Pacte's settings with that one
 # limit lifted. The limit on failed logins stays as configured.
-SETTINGS = """from bench_settings import *  # noqa: F403
+SETTINGS = """from _settings import *  # noqa: F403
 
 ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": None}  # noqa: F405
 """
