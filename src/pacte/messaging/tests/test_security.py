@@ -70,6 +70,9 @@ def _run_worker() -> None:
 # --- 1. Password reset: the same answer, the same path, for every address ------------------------------
 
 
+# The real database worker runs here; it closes and reopens connections between tasks, which only a
+# test with real commits survives on PostgreSQL.
+@pytest.mark.django_db(databases=DBS, transaction=True)
 def test_reset_for_an_unknown_and_a_known_address_queue_one_message_each_and_send_nothing_in_the_request(
     smtp_server, settings
 ) -> None:
