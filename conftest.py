@@ -105,6 +105,7 @@ def smtp_server(settings: object) -> Iterator[CapturedMail]:
         async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
             message = email.message_from_bytes(envelope.content, policy=email.policy.default)  # type: ignore[attr-defined]
             message.envelope_to = list(envelope.rcpt_tos)  # type: ignore[attr-defined]
+            message.peer = tuple(session.peer)  # type: ignore[attr-defined]  # the client's (host, port): its connection
             captured.append(message)
             return "250 Message accepted for delivery"
 

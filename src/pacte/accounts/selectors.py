@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.accounts.models import EmailIdentity, Organisation, User
+from pacte.vault.crypto import data_keys_load
 
 # A deactivated account may be reactivated by signing in within this many days.
 REACTIVATION_DAYS = 30
@@ -58,6 +60,42 @@ def account_contact(*, subject_id: Any) -> AccountContact | None:
 def account_mail_stopped(*, subject_id: Any) -> bool:
     """Tell whether the account of ``subject_id`` stopped all mail (deactivated or being erased)."""
     return User.objects.filter(subject_id=subject_id, mail_stopped=True).exists()
+
+
+def account_contacts(*, subject_ids: Iterable[Any]) -> dict[str, AccountContact]:
+    """Return ``account_contact`` for many subjects in two reads, keyed by subject id (as text).
+
+    Subjects without an account are absent. The bulk form for campaigns (same rules, same values).
+    """
+    users = list(
+        User.objects.filter(subject_id__in=list(subject_ids)).only(
+            "subject_id", "email", "language", "mail_stopped", "is_active"
+        )
+    )
+    if not users:
+        return {}
+    identities = list(EmailIdentity.objects.filter(pseudonym__in=[user.email for user in users]))
+    data_keys_load((identity.subject_id for identity in identities), "account")
+    real = {identity.pseudonym: identity.email for identity in identities}
+    return {
+        str(user.subject_id): AccountContact(
+            address=str(real[user.email]) if real.get(user.email) else None,
+            language=user.language,
+            mail_stopped=user.mail_stopped,
+            active=user.is_active,
+        )
+        for user in users
+    }
+
+
+def account_mail_stopped_ids(*, subject_ids: Iterable[Any]) -> set[str]:
+    """Return which of ``subject_ids`` (as text) have an account that stopped all mail: one read."""
+    return {
+        str(sid)
+        for sid in User.objects.filter(subject_id__in=list(subject_ids), mail_stopped=True).values_list(
+            "subject_id", flat=True
+        )
+    }
 
 
 def subject_language(*, subject_id: Any) -> str | None:

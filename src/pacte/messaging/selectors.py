@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from pacte.accounts.selectors import account_contact
+from pacte.accounts.selectors import account_contact, account_contacts
 from pacte.core.errors import PacteError
 from pacte.messaging import error_codes
 from pacte.messaging.models import MessageStatus, OutboxMessage, Subscriber
 from pacte.policy.selectors import policy_active
+from pacte.vault.crypto import data_keys_load
 
 UNSUBSCRIBE_SALT = "pacte.messaging.unsubscribe"
 
@@ -57,6 +59,32 @@ def mail_recipient(*, subject_id: Any) -> tuple[str, str] | None:
     if subscriber is None or not subscriber.email:
         return None
     return str(subscriber.email), subscriber.lang
+
+
+def mail_recipients(*, subject_ids: Iterable[Any]) -> dict[str, tuple[str, str]]:
+    """Return ``mail_recipient`` for many subjects in a few reads, keyed by subject id (as text).
+
+    Subjects ``mail_recipient`` would answer None for are absent. The bulk form for campaigns.
+    """
+    wanted = [str(sid) for sid in subject_ids]
+    found: dict[str, tuple[str, str]] = {}
+    accounts = account_contacts(subject_ids=wanted)
+    for sid, account in accounts.items():
+        if account.address and not account.mail_stopped and account.active:
+            found[sid] = (account.address, account.language)
+    others = [sid for sid in wanted if sid not in accounts]
+    if others:
+        subscribers = list(
+            Subscriber.objects.filter(subject_id__in=others, confirmed_at__isnull=False).order_by("pk")
+        )
+        data_keys_load((s.subject_id for s in subscribers), "account")
+        first: dict[str, Subscriber] = {}
+        for subscriber in subscribers:  # the first one by pk, as ``.first()`` in mail_recipient
+            first.setdefault(str(subscriber.subject_id), subscriber)
+        for sid, subscriber in first.items():
+            if subscriber.email:
+                found[sid] = (str(subscriber.email), subscriber.lang)
+    return found
 
 
 def unsubscribe_token_read(*, token: str) -> tuple[str, str]:

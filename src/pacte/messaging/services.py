@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,26 +12,29 @@ from django.core import signing
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.crypto import salted_hmac
+from django.utils.html import conditional_escape
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from pacte.accounts.selectors import account_contact, account_mail_stopped
+from pacte.accounts.selectors import account_contact, account_mail_stopped_ids
 from pacte.accounts.services import email_pseudonym
-from pacte.consent.selectors import consent_check, consent_subject_ids
+from pacte.consent.selectors import consent_subject_ids
 from pacte.consent.services import consent_set, purpose_check
 from pacte.core.errors import PacteError
 
 # ``tasks`` imports this module back: only its attributes are used here, at call time.
 from pacte.messaging import app_settings, error_codes, selectors, tasks
 from pacte.messaging.models import Campaign, MessageKind, MessageStatus, OutboxMessage, Subscriber
-from pacte.messaging.spool import spool_purge
+from pacte.messaging.spool import spool_dir, spool_purge
 from pacte.subjects.models import SubjectKind
 from pacte.subjects.selectors import subject_get
 from pacte.subjects.services import subject_create, subject_mark_erased
+from pacte.vault.crypto import data_keys_load
 from pacte.vault.services import keys_destroy
 
 # Seconds to wait before attempt 2, 3, 4, 5; then the message is marked failed.
@@ -129,59 +133,168 @@ def _finish(message: OutboxMessage, **fields: Any) -> str:
     return status
 
 
-def _may_send(message: OutboxMessage) -> bool:
-    """Marketing needs the consent at sending time; nothing goes to an account whose mail is stopped."""
-    if account_mail_stopped(subject_id=message.subject_id):
-        return message.kind == MessageKind.TRANSACTIONAL and message.template.startswith(
-            ("account/email/password", "rights/")
+def _finish_many(messages: list[OutboxMessage], **fields: Any) -> None:
+    """Record the same outcome for many messages: one UPDATE, ephemeral ones forgotten one by one."""
+    for message in messages:
+        if message.ephemeral:
+            _finish(message, **fields)
+    keep = [message.pk for message in messages if not message.ephemeral]
+    if keep:
+        OutboxMessage.objects.filter(pk__in=keep).update(**fields)
+
+
+def _sendable(messages: list[OutboxMessage]) -> set[str]:
+    """Return the ids of the messages that may go out now, in a few reads whatever their number.
+
+    Marketing needs the consent at sending time; nothing goes to an account whose mail is stopped, except
+    password and rights mail.
+    """
+    stopped = account_mail_stopped_ids(subject_ids={m.subject_id for m in messages})
+    consenting: dict[str, set[str]] = {}
+    for purpose in {m.purpose for m in messages if m.kind == MessageKind.MARKETING}:
+        wanted = [m.subject_id for m in messages if m.kind == MessageKind.MARKETING and m.purpose == purpose]
+        consenting[purpose] = {
+            str(sid) for sid in consent_subject_ids(purpose=purpose).filter(subject_id__in=wanted)
+        }
+    allowed = set()
+    for message in messages:
+        sid = str(message.subject_id)
+        if sid in stopped:
+            ok = message.kind == MessageKind.TRANSACTIONAL and message.template.startswith(
+                ("account/email/password", "rights/")
+            )
+        elif message.kind == MessageKind.MARKETING:
+            ok = sid in consenting[message.purpose]
+        else:
+            ok = True
+        if ok:
+            allowed.add(str(message.pk))
+    return allowed
+
+
+def _email(message: OutboxMessage) -> EmailMultiAlternatives:
+    email = EmailMultiAlternatives(
+        str(message.subject_line),
+        str(message.body),
+        settings.DEFAULT_FROM_EMAIL,
+        [str(message.to)],
+        headers=message.headers,
+    )
+    if message.html:
+        email.attach_alternative(str(message.html), "text/html")
+    return email
+
+
+def _relay_send(emails: list[EmailMultiAlternatives]) -> list[Exception | None]:
+    """Send each e-mail, over one relay connection where that helps; return each one's error or None.
+
+    A failure closes the session (the next message opens a fresh one); when the relay cannot even be
+    reached, the remaining messages get that error without knocking again. The file backend (the embedded
+    default's spool) keeps one file per message, so that erasure can delete one person's mail only.
+    """
+    shared = spool_dir() is None
+    connection = get_connection(fail_silently=False) if shared else None
+    results: list[Exception | None] = []
+    unreachable: Exception | None = None
+    try:
+        for email in emails:
+            if unreachable is not None:
+                results.append(unreachable)
+                continue
+            current = connection or get_connection(fail_silently=False)
+            try:
+                current.open()
+            except Exception as error:  # noqa: BLE001 - any connection problem: retried later
+                unreachable = error
+                results.append(error)
+                continue
+            try:
+                current.send_messages([email])
+                results.append(None)
+            except Exception as error:  # noqa: BLE001 - any delivery problem: this message is retried later
+                results.append(error)
+                current.close()
+            if connection is None:
+                current.close()
+    finally:
+        if connection is not None:
+            connection.close()
+    return results
+
+
+def _deliver(message_ids: list[str], *, skip_locked: bool) -> dict[str, str]:
+    """Send the queued messages among ``message_ids``; return each found message's status by id."""
+    outcome: dict[str, str] = {}
+    with transaction.atomic():
+        rows = list(
+            OutboxMessage.objects.select_for_update(skip_locked=skip_locked).filter(pk__in=message_ids)
         )
-    if message.kind == MessageKind.MARKETING:
-        return consent_check(subject_id=message.subject_id, purpose=message.purpose)
-    return True
+        for message in rows:
+            outcome[str(message.pk)] = str(message.status)
+        queued = [m for m in rows if m.status == MessageStatus.QUEUED]
+        if not queued:
+            return outcome
+        allowed = _sendable(queued)
+        data_keys_load({m.subject_id for m in queued if str(m.pk) in allowed}, "account")
+        skipped, ready = [], []
+        for message in queued:
+            # Not allowed any more, or the recipient was erased (its key destroyed) or is empty.
+            if str(message.pk) not in allowed or not message.to:
+                skipped.append(message)
+            else:
+                ready.append((message, _email(message)))
+        _finish_many(skipped, status=MessageStatus.SKIPPED)
+        outcome.update((str(m.pk), MessageStatus.SKIPPED) for m in skipped)
+    if not ready:
+        return outcome
+    errors = _relay_send([email for _message, email in ready])
+    now = timezone.now()
+    done = [message for message, _email in ready]
+    sent = [message for message, error in zip(done, errors, strict=True) if error is None]
+    failed: dict[tuple[int, str], list[OutboxMessage]] = {}
+    for message, error in zip(done, errors, strict=True):
+        if error is not None:
+            # Keep no personal data in the error: its class name only.
+            failed.setdefault((message.attempts + 1, type(error).__name__[:100]), []).append(message)
+    with transaction.atomic():
+        if sent:
+            _finish_many(
+                sent, status=MessageStatus.SENT, sent_at=now, attempts=F("attempts") + 1, last_error=""
+            )
+            outcome.update((str(m.pk), MessageStatus.SENT) for m in sent)
+        for (attempts, error_name), messages in failed.items():
+            fields: dict[str, Any] = {"attempts": attempts, "last_error": error_name}
+            if attempts > len(BACKOFF):
+                fields["status"] = MessageStatus.FAILED
+            else:
+                fields["status"] = MessageStatus.QUEUED
+                fields["next_attempt_at"] = now + datetime.timedelta(seconds=BACKOFF[attempts - 1])
+            _finish_many(messages, **fields)
+            outcome.update((str(m.pk), fields["status"]) for m in messages)
+    return outcome
 
 
 def message_deliver(*, message_id: str) -> str:
     """Send one queued message now; on failure schedule the next attempt (back-off) or give up.
 
     An ephemeral message is deleted, and its keys destroyed, as soon as it is sent, skipped or failed.
+    Returns the message's status ("missing" when there is no such message).
     """
-    with transaction.atomic():
-        message = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
-        if message is None or message.status != MessageStatus.QUEUED:
-            return message.status if message else "missing"
-        if not _may_send(message):
-            return _finish(message, status=MessageStatus.SKIPPED)
-        to, subject_line, body, html = (
-            str(message.to),
-            str(message.subject_line),
-            str(message.body),
-            str(message.html),
-        )
-        if not message.to:  # erased (its key destroyed) or empty
-            return _finish(message, status=MessageStatus.SKIPPED)
-    email = EmailMultiAlternatives(
-        subject_line, body, settings.DEFAULT_FROM_EMAIL, [to], headers=message.headers
-    )
-    if html:
-        email.attach_alternative(html, "text/html")
-    try:
-        get_connection(fail_silently=False).send_messages([email])
-    except Exception as error:  # any delivery problem: retry later, keep no personal data in the error
-        attempts = message.attempts + 1
-        fields: dict[str, Any] = {"attempts": attempts, "last_error": type(error).__name__[:100]}
-        if attempts > len(BACKOFF):
-            fields["status"] = MessageStatus.FAILED
-        else:
-            fields["status"] = MessageStatus.QUEUED
-            fields["next_attempt_at"] = timezone.now() + datetime.timedelta(seconds=BACKOFF[attempts - 1])
-        return _finish(message, **fields)
-    return _finish(
-        message,
-        status=MessageStatus.SENT,
-        sent_at=timezone.now(),
-        attempts=message.attempts + 1,
-        last_error="",
-    )
+    outcome = _deliver([message_id], skip_locked=False)
+    return next(iter(outcome.values()), "missing")
+
+
+def messages_deliver(*, message_ids: list[str]) -> dict[str, str]:
+    """Send many queued messages over one relay connection; return each one's status by id.
+
+    Each message keeps its own life, as with ``message_deliver``: its consent (marketing) and mail stop
+    are checked now, a failure schedules its own next attempt (back-off), an ephemeral one is forgotten.
+    Rows another sender holds locked (PostgreSQL, ``SKIP LOCKED``) are left to it and absent from the answer.
+    """
+    outcome: dict[str, str] = {}
+    for start in range(0, len(message_ids), 500):
+        outcome.update(_deliver(message_ids[start : start + 500], skip_locked=True))
+    return outcome
 
 
 # --- Marketing purposes, unsubscribe links -----------------------------------------------------------
@@ -211,29 +324,87 @@ def _render(template: str, context: dict[str, Any], lang: str) -> tuple[str, str
     return subject_line.strip(), body.strip() + "\n"
 
 
+# Stands for the unsubscribe link while a campaign template is rendered once per language; letters and
+# dashes only, so that escaping leaves it as it is.
+_LINK_MARK = "pacte-unsubscribe-link-mark"
+# What signing.dumps writes (URL-safe base64, ".", ":"): reverse() leaves these unquoted.
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.:\-]+")
+
+
+class _MarketingMail:
+    """One marketing template for one purpose: rendered once per language, then filled per person.
+
+    Only the unsubscribe link differs from one person to the next, so the template is rendered with a mark
+    in its place and each message replaces the mark (escaped as the template would have escaped it). A
+    campaign template receives ``unsubscribe_url`` as text to show: filters that change it are not
+    supported (the link is put in after rendering).
+    """
+
+    def __init__(self, *, template: str, purpose: str) -> None:
+        self.template = f"campaigns/{template}"
+        self.purpose = purpose
+        self.mailto = settings.PACTE_UNSUBSCRIBE_MAILTO
+        self._texts: dict[str, tuple[str, str, str]] = {}
+        self._link_parts = _absolute(reverse("messaging:unsubscribe", args=["T0KEN"])).split("T0KEN")
+
+    def _parts(self, lang: str) -> tuple[str, str, str]:
+        texts = self._texts.get(lang)
+        if texts is None:
+            subject_line, body = _render(self.template, {"unsubscribe_url": _LINK_MARK}, lang)
+            with translation.override(lang):
+                footer = "\n-- \n" + _("To stop receiving these messages, open: %(url)s") % {
+                    "url": _LINK_MARK
+                }
+            texts = self._texts[lang] = (subject_line, body, footer + "\n")
+        return texts
+
+    def link(self, subject_id: Any) -> str:
+        """Return the person's unsubscribe link (a signed token: nothing personal in the URL)."""
+        token = unsubscribe_token(subject_id=subject_id, purpose=self.purpose)
+        if not _TOKEN_CHARS.fullmatch(token):
+            return _absolute(reverse("messaging:unsubscribe", args=[token]))
+        return token.join(self._link_parts)
+
+    def message(
+        self, *, subject_id: Any, to: str, lang: str, campaign: Campaign | None = None
+    ) -> OutboxMessage:
+        """Return the (unsaved) message to one person, with the visible link and the RFC 8058 headers."""
+        link = self.link(subject_id)
+        shown = str(conditional_escape(link))  # what the template would have printed
+        subject_line, body, footer = self._parts(lang)
+        return OutboxMessage(
+            subject_id=subject_id,
+            to=to,
+            subject_line=subject_line.replace(_LINK_MARK, shown),
+            body=body.replace(_LINK_MARK, shown) + footer.replace(_LINK_MARK, link),
+            html="",
+            template=self.template,
+            kind=MessageKind.MARKETING,
+            purpose=self.purpose,
+            headers={
+                "List-Unsubscribe": f"<{link}>, <mailto:{self.mailto}?subject=unsubscribe-{self.purpose}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+            campaign=campaign,
+        )
+
+
 def marketing_queue(
     *, subject_id: Any, to: str, template: str, purpose: str, lang: str, campaign: Campaign | None = None
 ) -> OutboxMessage:
     """Queue a marketing message with its visible unsubscribe link and the RFC 8058 headers."""
-    token = unsubscribe_token(subject_id=subject_id, purpose=purpose)
-    link = _absolute(reverse("messaging:unsubscribe", args=[token]))
-    subject_line, body = _render(f"campaigns/{template}", {"unsubscribe_url": link}, lang)
-    with translation.override(lang):
-        body += "\n-- \n" + _("To stop receiving these messages, open: %(url)s") % {"url": link} + "\n"
-    mailto = settings.PACTE_UNSUBSCRIBE_MAILTO
-    headers = {
-        "List-Unsubscribe": f"<{link}>, <mailto:{mailto}?subject=unsubscribe-{purpose}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    message = _MarketingMail(template=template, purpose=purpose).message(
+        subject_id=subject_id, to=to, lang=lang, campaign=campaign
+    )
     return message_queue(
         subject_id=subject_id,
         to=to,
-        subject_line=subject_line,
-        body=body,
-        template=f"campaigns/{template}",
+        subject_line=message.subject_line,
+        body=message.body,
+        template=message.template,
         kind=MessageKind.MARKETING,
         purpose=purpose,
-        headers=headers,
+        headers=message.headers,
         campaign=campaign,
     )
 
@@ -364,7 +535,10 @@ def campaign_send(
 ) -> Campaign:
     """Queue ``template`` for every subject consenting to ``purpose``, re-checking each one's consent.
 
-    ``template`` must be a key of ``CAMPAIGN_TEMPLATES`` (else ``messaging.unknown_template``).
+    ``template`` must be a key of ``CAMPAIGN_TEMPLATES`` (else ``messaging.unknown_template``). Works by
+    chunks of ``batch_size`` people, each in one transaction: their consent is read again (a withdrawal
+    during a long campaign counts), their messages are written in one insert, and one task
+    (``outbox_send_batch``) sends the chunk over one relay connection.
     """
     if template not in CAMPAIGN_TEMPLATES:
         raise PacteError(
@@ -374,28 +548,28 @@ def campaign_send(
         )
     purpose_check(purpose)
     campaign = Campaign.objects.create(template=template, purpose=purpose, started_by=started_by)
-    ids = list(consent_subject_ids(purpose=purpose))
+    mail = _MarketingMail(template=template, purpose=purpose)
+    ids = [str(sid) for sid in consent_subject_ids(purpose=purpose)]
     campaign.selected = len(ids)
     for start in range(0, len(ids), batch_size):
+        chunk = ids[start : start + batch_size]
         with transaction.atomic():
-            for subject_id in ids[start : start + batch_size]:
-                recipient = (
-                    selectors.mail_recipient(subject_id=subject_id)
-                    if consent_check(subject_id=subject_id, purpose=purpose)
-                    else None
+            consenting = {
+                str(sid) for sid in consent_subject_ids(purpose=purpose).filter(subject_id__in=chunk)
+            }
+            recipients = selectors.mail_recipients(subject_ids=[sid for sid in chunk if sid in consenting])
+            messages = [
+                mail.message(
+                    subject_id=sid, to=recipients[sid][0], lang=recipients[sid][1], campaign=campaign
                 )
-                if recipient is None:
-                    campaign.skipped += 1
-                    continue
-                marketing_queue(
-                    subject_id=subject_id,
-                    to=recipient[0],
-                    template=template,
-                    purpose=purpose,
-                    lang=recipient[1],
-                    campaign=campaign,
-                )
-                campaign.queued += 1
+                for sid in chunk
+                if sid in recipients
+            ]
+            OutboxMessage.objects.bulk_create(messages)
+            if messages:
+                tasks.outbox_send_batch.enqueue([str(message.pk) for message in messages])
+            campaign.queued += len(messages)
+            campaign.skipped += len(chunk) - len(messages)
             campaign.save(update_fields=["selected", "queued", "skipped"])
         if progress is not None:
             progress(campaign)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django_tasks import task
 
 # ``services`` enqueues ``message_send`` and imports this module back: both sides use module attributes.
@@ -14,11 +16,16 @@ def message_send(message_id: str) -> str:
 
 
 @task()
+def outbox_send_batch(message_ids: list[str]) -> dict[str, int]:
+    """Send a chunk of a campaign over one relay connection; return how many ended in each status."""
+    return dict(Counter(services.messages_deliver(message_ids=message_ids).values()))
+
+
+@task()
 def outbox_retry_due() -> int:
     """Send again every message whose next attempt is due (back-off after a failure)."""
     due = selectors.outbox_due()
-    for message_id in due:
-        services.message_deliver(message_id=message_id)
+    services.messages_deliver(message_ids=due)
     return len(due)
 
 

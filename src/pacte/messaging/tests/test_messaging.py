@@ -11,7 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from pacte.accounts.services import user_create
 from pacte.consent.selectors import consent_check
@@ -19,9 +21,10 @@ from pacte.consent.services import consent_set
 from pacte.messaging import selectors, services
 from pacte.messaging.checks import base_url_check
 from pacte.messaging.models import MessageStatus, OutboxMessage, Subscriber
-from pacte.messaging.tasks import outbox_retry_due
+from pacte.messaging.tasks import outbox_retry_due, outbox_send_batch
 
 DBS = ["default", "keys", "telemetry"]
+DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 pytestmark = pytest.mark.django_db(databases=DBS)
 PASSWORD = "correct horse battery 42"
 
@@ -75,6 +78,54 @@ def test_consent_withdrawn_after_queueing_is_rechecked_at_sending(settings) -> N
     message = OutboxMessage.objects.get()
     consent_set(subject_id=zoe.subject_id, purpose="newsletter", granted=False, source="email_link")
     assert services.message_deliver(message_id=str(message.pk)) == MessageStatus.SKIPPED
+
+
+def test_a_campaign_chunk_is_one_task_sent_over_one_connection_and_each_message_is_checked_again(
+    smtp_server, settings
+) -> None:
+    settings.TASKS = DB_TASKS
+    settings.PACTE_BASE_URL = "https://shop.example"
+    people = [_customer(f"p{i}@example.fr") for i in range(5)]
+    campaign = services.campaign_send(template="demo", purpose="newsletter", batch_size=3)
+    assert (campaign.selected, campaign.queued, campaign.skipped) == (5, 5, 0)
+    assert DBTaskResult.objects.count() == 2  # one task per chunk of 3, not one per message
+    # Withdrawn after queueing: re-checked at sending, in the middle of a batch.
+    consent_set(subject_id=people[1].subject_id, purpose="newsletter", granted=False, source="email_link")
+    # What the worker runs (an in-process db_worker would close the test's PostgreSQL connection).
+    for row in DBTaskResult.objects.order_by("enqueued_at"):
+        assert row.task_path == "pacte.messaging.tasks.outbox_send_batch"
+        outbox_send_batch.call(*row.args_kwargs["args"])
+    mails = smtp_server.wait_for(4)
+    assert sorted(m.envelope_to[0] for m in mails) == [f"p{i}@example.fr" for i in (0, 2, 3, 4)]
+    assert len({m.peer for m in mails}) == 2  # one SMTP connection per batch
+    status = {str(m.to): m for m in OutboxMessage.objects.all()}
+    assert status["p1@example.fr"].status == MessageStatus.SKIPPED
+    assert {status[f"p{i}@example.fr"].status for i in (0, 2, 3, 4)} == {MessageStatus.SENT}
+    assert {status[f"p{i}@example.fr"].attempts for i in (0, 2, 3, 4)} == {1}
+    # Each person's own link, the same as a reverse() of their signed token.
+    mail = next(m for m in mails if m.envelope_to == ["p3@example.fr"])
+    token = services.unsubscribe_token(subject_id=people[3].subject_id, purpose="newsletter")
+    link = "https://shop.example" + reverse("messaging:unsubscribe", args=[token])
+    assert " ".join(str(mail["List-Unsubscribe"]).split()).startswith(f"<{link}>, <mailto:")
+    assert _body(mail).rstrip().endswith(link)
+
+
+def test_a_batch_with_the_relay_down_schedules_each_message_again(settings) -> None:
+    settings.TASKS = DB_TASKS
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sock.getsockname()[1]
+    for i in range(3):
+        _customer(f"p{i}@example.fr")
+    services.campaign_send(template="demo", purpose="newsletter")
+    ids = [str(pk) for pk in OutboxMessage.objects.values_list("pk", flat=True)]
+    assert set(services.messages_deliver(message_ids=ids).values()) == {MessageStatus.QUEUED}
+    rows = list(OutboxMessage.objects.values_list("attempts", "last_error"))
+    assert rows == [(1, "ConnectionRefusedError")] * 3
+    assert all(
+        50 < (m.next_attempt_at - timezone.now()).total_seconds() <= 60 for m in OutboxMessage.objects.all()
+    )
 
 
 def test_double_opt_in_a_visitor_who_never_confirms_gets_nothing(smtp_server) -> None:
