@@ -225,7 +225,7 @@ class _CsvWriter:
     """
 
     def __init__(self, spool: _Spool, fields: tuple[str, ...]) -> None:
-        self._text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+        self._text = io.TextIOWrapper(spool, encoding="utf-8", newline="")  # type: ignore[type-var]
         self._writer = csv.writer(self._text)
         self._fields = fields
         self._writer.writerow(fields)

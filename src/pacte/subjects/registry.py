@@ -39,6 +39,7 @@ class Registration:
 _registry: dict[str, Registration] = {}
 
 
+_FROM_DB = inspect.getattr_static(models.Model, "from_db")
 _PLAIN_TYPES = frozenset({str, int, float, bool, dict, list, type(None)})
 
 
@@ -77,8 +78,8 @@ def _columns_plan(model: type[models.Model], names: tuple[str, ...]) -> Any:
     """
     if (
         model.__init__ is not models.Model.__init__
-        or model.from_db.__func__ is not models.Model.from_db.__func__
-    ):  # type: ignore[attr-defined]
+        or inspect.getattr_static(model, "from_db") is not _FROM_DB
+    ):
         return None
     columns = list(names)
     pk = model._meta.pk
@@ -94,13 +95,10 @@ def _columns_plan(model: type[models.Model], names: tuple[str, ...]) -> Any:
     for index, name in enumerate(names):
         field = by_attname.get(name)
         descriptor = inspect.getattr_static(model, name, None)
-        if (
-            field is not None
-            and hasattr(field, "sealed_reader")
-            and getattr(descriptor, "field", None) is field
-        ):
-            subject_attname = model._meta.get_field(field.subject_field).attname  # type: ignore[attr-defined]
-            plan.append((name, index, field.sealed_reader(), column(subject_attname)))  # type: ignore[attr-defined]
+        sealed_reader = getattr(field, "sealed_reader", None)
+        if sealed_reader is not None and getattr(descriptor, "field", None) is field:
+            subject_attname = model._meta.get_field(getattr(field, "subject_field", "subject")).attname  # type: ignore[union-attr]
+            plan.append((name, index, sealed_reader(), column(subject_attname)))
         elif type(descriptor) in (DeferredAttribute, ForeignKeyDeferredAttribute):
             plan.append((name, index, None, 0))
         else:
