@@ -9,11 +9,14 @@ lease, resumable) is the export flow: ``rights.flows.export``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import io
+import itertools
 import json
 import os
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -37,7 +40,7 @@ from pacte.rights.models import RightsRequest
 from pacte.subjects.models import Subject
 from pacte.subjects.registry import registrations
 from pacte.vault.errors import VaultError
-from pacte.vault.stream import plaintext_size, subject_chunks
+from pacte.vault.stream import EncryptingWriter, decrypt_chunks, plaintext_size, subject_chunks
 
 # The export gathers the account's data: it is encrypted under the subject's key of the class that the
 # erasure destroys (never a legal-hold class), so the erasure makes every copy unreadable.
@@ -47,6 +50,9 @@ EXPORT_SUFFIX = ".zip.enc"
 READABLE_KINDS = ("account", "organisations", "email_addresses")
 READABLE_LIMIT = 200
 LEDGER_FIELDS = ("seq", "time", "type", "actor", "payload")
+# How much of each CSV waits in memory while data.json is written; beyond, an encrypted temporary file.
+SPOOL_MEMORY = 256 * 1024
+SPOOL_CONTEXT = "rights.export.spool"
 
 
 def export_dir() -> Path:
@@ -61,8 +67,9 @@ def export_write(
 ) -> dict:
     """Write the export ZIP of ``subject`` to the binary file ``out``; return its table of contents.
 
-    Streams every registered model's rows (twice: data.json, then one CSV per kind) with bounded memory.
-    The format is documented in docs/export-format.md.
+    Reads every registered model's rows once, with bounded memory: each row goes to data.json and to its
+    kind's CSV, which waits in a ``_Spool`` (memory, then an encrypted temporary file) until data.json is
+    complete, since a ZIP is written one member at a time. The format is docs/export-format.md.
     """
     done = 0
 
@@ -78,7 +85,18 @@ def export_write(
     # What the readable page shows beside the files: the person's details, consents and disclosures.
     details: dict[str, list[dict[str, Any]]] = {kind: [] for kind in READABLE_KINDS}
     disclosures: list[dict[str, Any]] = []
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    kinds = registrations()
+    with (
+        contextlib.ExitStack() as spools,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+    ):
+        csvs: list[tuple[str, _Spool]] = []
+
+        def csv_spool(name: str, fields: tuple[str, ...]) -> _CsvWriter:
+            spool = spools.enter_context(_Spool())
+            csvs.append((name, spool))
+            return _CsvWriter(spool, fields)
+
         with archive.open("data.json", "w", force_zip64=True) as raw:
             text = io.TextIOWrapper(raw, encoding="utf-8")
             header = {
@@ -89,60 +107,49 @@ def export_write(
             }
             text.write(json.dumps(header, ensure_ascii=False)[:-1])
             text.write(', "records": {')
-            for index, registration in enumerate(registrations()):
+            for index, registration in enumerate(kinds):
                 text.write(("," if index else "") + json.dumps(registration.kind) + ": [")
+                table = csv_spool(f"{registration.kind}.csv", registration.fields)
                 count = 0
                 keep = details.get(registration.kind)
                 for row in registration.exporter(subject):
-                    text.write(
-                        ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
-                    )
+                    text.write(("," if count else "") + "\n" + _json_row(row))
+                    table.write(row)
                     if keep is not None and len(keep) < READABLE_LIMIT:
                         keep.append(row)
                     count += 1
                     tick()
+                table.close()
                 counts[registration.kind] = count
                 text.write("]")
             text.write('}, "consents": ')
             consents = consent_list(subject_id=subject.pk, lang=lang)
             text.write(json.dumps([view.as_dict() for view in consents], ensure_ascii=False))
             text.write(', "ledger": [')
+            ledger = csv_spool("ledger.csv", LEDGER_FIELDS)
+            shared = csv_spool("disclosures.csv", LEDGER_FIELDS)
             count = 0
             for row in entry_rows(subject_id=subject.pk):
-                text.write(
-                    ("," if count else "") + "\n" + json.dumps(row, ensure_ascii=False, sort_keys=True)
-                )
-                if row["type"] == "disclosure" and len(disclosures) < READABLE_LIMIT:
-                    disclosures.append(row)
+                text.write(("," if count else "") + "\n" + _json_row(row))
+                line = {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
+                ledger.write(line)
+                if row["type"] == "disclosure":
+                    shared.write(line)
+                    if len(disclosures) < READABLE_LIMIT:
+                        disclosures.append(row)
                 count += 1
                 tick()
+            ledger.close()
+            shared.close()
             counts["ledger"] = count
             text.write("]}\n")
             text.flush()
             text.detach()
-        for registration in registrations():
-            _csv_write(
-                archive, f"{registration.kind}.csv", registration.exporter(subject), registration.fields
-            )
-        _csv_write(
-            archive,
-            "ledger.csv",
-            (
-                {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
-                for row in entry_rows(subject_id=subject.pk)
-            ),
-            LEDGER_FIELDS,
-        )
-        _csv_write(
-            archive,
-            "disclosures.csv",
-            (
-                {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
-                for row in entry_rows(subject_id=subject.pk)
-                if row["type"] == "disclosure"
-            ),
-            LEDGER_FIELDS,
-        )
+        for name, spool in csvs:
+            with archive.open(name, "w", force_zip64=True) as raw:
+                for chunk in spool.chunks():
+                    raw.write(chunk)
+            spool.close()
         with archive.open("consent-receipts.json", "w") as raw:
             raw.write(json.dumps(consent_receipts(subject_id=subject.pk), indent=1).encode())
         archive.writestr(
@@ -154,22 +161,86 @@ def export_write(
                 details=details,
                 consents=consents,
                 disclosures=disclosures,
-                labels={registration.kind: registration.label for registration in registrations()},
+                labels={registration.kind: registration.label for registration in kinds},
             ),
         )
     return counts
 
 
-def _csv_write(archive: zipfile.ZipFile, name: str, rows: Any, fields: tuple[str, ...]) -> None:
-    """Write one CSV: its header always (an empty kind is a header alone), then a line per row."""
-    with archive.open(name, "w", force_zip64=True) as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.DictWriter(text, fieldnames=list(fields), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
-        text.flush()
-        text.detach()
+# One encoder for every data.json row (``json.dumps`` with options builds a new one per call).
+_json_row = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+class _Spool(io.RawIOBase):
+    """Bytes kept for later, read back once: in memory up to ``SPOOL_MEMORY``, then in a temporary file.
+
+    The file has no name (``TemporaryFile``) and is encrypted (``vault.stream``) under a random key that
+    only this object holds, so an export's content never lies on disk in clear, and whatever a killed
+    build leaves behind can never be read. ``chunks()`` finishes the spool and yields its bytes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._memory = bytearray()
+        self._file: Any = None
+        self._writer: EncryptingWriter | None = None
+        self._key = b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        if self._writer is not None:
+            self._writer.write(data)
+            return size
+        self._memory += data
+        if len(self._memory) > SPOOL_MEMORY:
+            self._file = tempfile.TemporaryFile(dir=export_dir())  # noqa: SIM115 - closed by close()
+            self._key = os.urandom(32)
+            self._writer = EncryptingWriter(self._file, key=self._key, context=SPOOL_CONTEXT)
+            self._writer.write(self._memory)
+            self._memory = bytearray()
+        return size
+
+    def chunks(self) -> Iterator[bytes]:
+        if self._writer is None:
+            yield bytes(self._memory)
+            return
+        self._writer.finish()
+        self._file.seek(0)
+        yield from decrypt_chunks(self._file, key=self._key, context=SPOOL_CONTEXT)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        self._memory = bytearray()
+        super().close()
+
+
+class _CsvWriter:
+    """One CSV of the export: its header always (an empty kind is a header alone), then a line per row.
+
+    Nested values (dicts, lists) are written as JSON text; a field a row lacks is an empty cell.
+    """
+
+    def __init__(self, spool: _Spool, fields: tuple[str, ...]) -> None:
+        self._text = io.TextIOWrapper(spool, encoding="utf-8", newline="")  # type: ignore[type-var]
+        self._writer = csv.writer(self._text)
+        self._fields = fields
+        self._writer.writerow(fields)
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._writer.writerow(
+            [json.dumps(v) if isinstance(v, dict | list) else v for v in map(row.get, self._fields, _BLANKS)]
+        )
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+
+
+_BLANKS = itertools.repeat("")
 
 
 def _when(value: Any) -> Any:

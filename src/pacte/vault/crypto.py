@@ -161,12 +161,14 @@ def encrypt(plaintext: str, *, key: bytes, aad: bytes) -> str:
     return PREFIX + base64.b64encode(nonce + sealed).decode("ascii")
 
 
-def decrypt(token: str, *, key: bytes, aad: bytes) -> str:
+def decrypt(token: str, *, key: bytes | AESGCM, aad: bytes) -> str:
+    """Decrypt a ``v1:`` value; ``key`` is a data key or, for bulk reads, an ``AESGCM`` made from one once."""
     if not token.startswith(PREFIX):
         raise VaultIntegrityError("This value is not a vault ciphertext.")
     try:
         raw = base64.b64decode(token[len(PREFIX) :], validate=True)
-        return AESGCM(key).decrypt(raw[:12], raw[12:], aad).decode("utf-8")
+        cipher = key if isinstance(key, AESGCM) else AESGCM(key)
+        return cipher.decrypt(raw[:12], raw[12:], aad).decode("utf-8")
     except (InvalidTag, ValueError):
         raise VaultIntegrityError(
             "A stored value failed its integrity check: it was altered, or copied from another row, "

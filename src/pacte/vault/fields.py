@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django import forms
 from django.core import validators
 from django.core.exceptions import ValidationError
@@ -156,6 +158,45 @@ class EncryptedField(_TextField):
         if key is None:
             return ERASED
         return self.from_plaintext(decrypt(sealed, key=key, aad=aad))
+
+    def sealed_reader(self) -> Callable[[str, Any, Any], Any]:
+        """Return ``read(sealed, subject_id, row_id)``: the plaintext of a ciphertext read without its row.
+
+        For bulk reads (the export) that fetch columns instead of model instances: ``subject_id`` is the
+        row's value of ``subject_field`` and ``row_id`` its primary key (either as its ``str``). The same
+        checks as reading the instance apply (associated data, ``ERASED`` when the key is gone). The
+        reader looks each subject's data key up once and keeps it, ready to use, for its own lifetime:
+        make one per bulk read, inside the request's or task's ``vault_scope()``, and drop it after.
+        """
+        ciphers: dict[Any, tuple[str, AESGCM | None]] = {}
+        model_label = self.model._meta.label
+        name = self.name
+        retention_class = self.retention_class
+        from_plaintext = self.from_plaintext
+
+        def read(sealed: str, subject_id: Any, row_id: Any) -> Any:
+            if subject_id is None or row_id is None:
+                raise PacteError(
+                    f"{self.model._meta.label}.{name} needs its row's subject and a primary key set before saving.",
+                    error_codes.NO_CONTEXT,
+                )
+            known = ciphers.get(subject_id)
+            if known is None:
+                key = data_key(subject_id, retention_class, create=False)
+                known = ciphers[subject_id] = (str(subject_id), None if key is None else AESGCM(key))
+            sid, cipher = known
+            if cipher is None:
+                return ERASED
+            aad = associated_data(
+                subject_id=sid,
+                model_label=model_label,
+                field=name,
+                row_id=row_id,
+                retention_class=retention_class,
+            )
+            return from_plaintext(decrypt(sealed, key=cipher, aad=aad))
+
+        return read
 
     def to_python(self, value: Any) -> Any:
         if value is None or value is ERASED or isinstance(value, Sealed):

@@ -9,6 +9,7 @@ import os
 import shutil
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -325,3 +326,41 @@ def test_the_sweep_deletes_old_files_no_request_points_at() -> None:
     assert sorted(os.listdir(folder)) == sorted([done.export_file, part, "fresh.zip.enc"])
     shutil.rmtree(folder)
     assert exports.exports_sweep() == 0  # a missing folder is made again, not an error
+
+
+def test_a_csv_waiting_on_disk_while_the_zip_is_built_is_encrypted_and_changes_nothing(
+    monkeypatch, tmp_path
+) -> None:
+    user = _eve()
+    for i in range(30):
+        Person.objects.create(subject=user.subject, name=f"Eve {i}", email="eve@example.fr", notes={"n": i})
+    in_memory = io.BytesIO()
+    exports.export_write(subject=user.subject, out=in_memory, lang="en")
+    assert list(exports.export_dir().iterdir()) == []  # nothing left behind
+
+    kept = []
+
+    def named_temporary_file(**kwargs):  # a spool file that stays, to look inside it
+        handle = open(tmp_path / f"spool-{len(kept)}", "w+b")  # noqa: SIM115 - closed by the spool
+        kept.append(handle.name)
+        return handle
+
+    monkeypatch.setattr(exports, "SPOOL_MEMORY", 100)
+    monkeypatch.setattr(exports.tempfile, "TemporaryFile", named_temporary_file)
+    on_disk = io.BytesIO()
+    exports.export_write(subject=user.subject, out=on_disk, lang="en")
+
+    assert len(kept) >= 3  # people.csv, ledger.csv and account.csv at least went to disk
+    for name in kept:
+        content = Path(name).read_bytes()
+        assert content.startswith(stream.MAGIC)
+        assert b"Eve" not in content and b"eve@example" not in content and b"Lyon" not in content
+    with zipfile.ZipFile(in_memory) as first, zipfile.ZipFile(on_disk) as second:
+        assert first.namelist() == second.namelist()
+        for member in first.namelist():
+            if member.endswith(".csv"):
+                assert first.read(member) == second.read(member), member
+        data = [json.loads(archive.read("data.json")) for archive in (first, second)]
+    before, after = (dict(d, generated_at="") for d in data)
+    assert before == after
+    assert len(data[1]["records"]["people"]) == 31
