@@ -197,6 +197,7 @@ def _append_postgresql(entries: list[Entry]) -> list[Entry]:
     pieces = [_canonical_pieces(entry) for entry in entries]
     subjects = [str(entry.subject_id) if entry.subject_id else None for entry in entries]
     every = app_settings.sth_every_entries()
+    params: list[Any]
     if len(entries) == 1:
         (entry,), (subject,), (head, mid, tail) = entries, subjects, pieces[0]
         sql = APPEND_ONE
