@@ -162,6 +162,64 @@ def test_tree_heads_are_signed_every_n_entries(monkeypatch) -> None:
     assert selectors.ledger_verify().ok
 
 
+@pytest.mark.django_db(databases=DBS)
+def test_a_batch_gets_consecutive_numbers_heads_where_due_and_verifies(monkeypatch) -> None:
+    monkeypatch.setenv("PACTE_LEDGER_STH_EVERY_ENTRIES", "4")
+    _append(0)
+    subject = uuid.uuid4()
+    batch = services.entry_append_many(
+        entries=[
+            {
+                "type": "rights.step",
+                "subject_id": subject,
+                "actor": "system",
+                "payload": {"request_id": f"r{i}", "kind": "erasure", "step": "received"},
+            }
+            for i in range(9)
+        ]  # fmt: skip
+    )
+    assert [e.seq for e in batch] == list(range(1, 10))
+    assert list(Entry.objects.filter(subject_id=subject).values_list("seq", flat=True)) == list(range(1, 10))
+    assert [e.leaf_hash for e in batch] == [services.entry_leaf_hash(e) for e in batch]
+    assert list(TreeHead.objects.values_list("tree_size", flat=True)) == [4, 8]
+    assert services.entry_append_many(entries=[]) == []
+    assert _append(10).seq == 10
+    report = selectors.ledger_verify()
+    assert report.ok and report.entries == 11
+    for seq in (0, 5, 9):
+        verify_receipt(selectors.receipt_build(seq=seq), services.signing_key().public_key())
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_a_batch_with_one_bad_entry_writes_nothing() -> None:
+    good = {"type": "account.reactivated", "subject_id": None, "actor": "system", "payload": {}}
+    with pytest.raises(PacteError) as raised:
+        services.entry_append_many(entries=[good, {**good, "actor": "jean@example.fr"}])
+    assert raised.value.code == "ledger.bad_actor"
+    assert Entry.objects.count() == 0 and selectors.ledger_size() == 0
+
+
+@pytest.mark.django_db(databases=DBS)
+def test_payloads_that_look_like_the_hashed_keys_hash_exactly_as_python_does() -> None:
+    # The PostgreSQL append fills in seq and time inside the canonical JSON it is given; a payload that
+    # spells those keys (quotes escaped by JSON) or holds non-ASCII text must not move them.
+    tricky = ['x","seq":0,"time":""', '"time":"","type":"x"}', "Zoë — « reçu » 日本", "\\u0000\\"]
+    entries = [
+        services.entry_append(
+            type="rectification",
+            subject_id=None,
+            actor="staff:a.b",
+            payload={"field": value, "source": value},
+        )
+        for value in tricky
+    ]
+    for entry in entries:
+        stored = Entry.objects.get(seq=entry.seq)
+        assert bytes(stored.leaf_hash) == services.entry_leaf_hash(stored) == entry.leaf_hash
+        assert stored.time == entry.time and stored.payload == entry.payload
+    assert selectors.ledger_verify().ok
+
+
 # --- tampering -------------------------------------------------------------------------------------
 
 
@@ -347,17 +405,23 @@ WORKER = """
 import os, uuid, django
 os.environ["DJANGO_SETTINGS_MODULE"] = "pacte.settings"
 django.setup()
-from pacte.ledger.services import entry_append
-for i in range({count}):
-    entry_append(type="rights.step", subject_id=uuid.uuid4(), actor="system",
-                 payload={{"request_id": "r{worker}-" + str(i), "kind": "access", "step": "received"}})
+from pacte.ledger.services import entry_append, entry_append_many
+def fact(i):
+    return dict(type="rights.step", subject_id=uuid.uuid4(), actor="system",
+                payload={{"request_id": "r{worker}-" + str(i), "kind": "access", "step": "received"}})
+if {worker} % 2:  # two workers append in batches of 10, two one by one
+    for start in range(0, {count}, 10):
+        entry_append_many(entries=[fact(i) for i in range(start, start + 10)])
+else:
+    for i in range({count}):
+        entry_append(**fact(i))
 """
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 @pytest.mark.django_db(databases=DBS, transaction=True)
-def test_four_processes_appending_at_once_get_a_gap_free_order() -> None:
+def test_four_processes_appending_at_once_get_a_gap_free_order_and_every_proof_holds() -> None:
     env = dict(os.environ)
     for alias, var in (("default", "DATABASE_URL"), ("keys", "PACTE_KEYS_DATABASE_URL")):
         s = connections[alias].settings_dict
@@ -369,12 +433,30 @@ def test_four_processes_appending_at_once_get_a_gap_free_order() -> None:
         for w in range(4)
     ]
     assert [w.wait(timeout=300) for w in workers] == [0, 0, 0, 0]
-    seqs = list(Entry.objects.order_by("seq").values_list("seq", flat=True))
-    assert seqs == list(range(4000))
-    assert LedgerState.objects.get(pk=1).size == 4000
-    assert Node.objects.filter(level=1).count() == 2000
-    services.sth_sign()
-    assert selectors.ledger_verify().ok
+    total = 4000
+    rows = list(Entry.objects.order_by("seq").values_list("seq", "payload"))
+    assert [seq for seq, _ in rows] == list(range(total))
+    assert LedgerState.objects.get(pk=1).size == total
+    assert (
+        Node.objects.filter(level=0).count() == total and Node.objects.filter(level=1).count() == total // 2
+    )
+    for w in range(4):  # each process's facts are in the order it appended them
+        mine = [int(p["request_id"].split("-")[1]) for _, p in rows if p["request_id"].startswith(f"r{w}-")]
+        assert mine == list(range(1000))
+    head = services.sth_sign()
+    assert head is not None and head.tree_size == total
+    report = selectors.ledger_verify()
+    assert report.ok, report.problem
+    assert report.entries == total and report.heads == TreeHead.objects.count() == total // 256 + 1
+    nodes = {(lv, ix): bytes(h) for lv, ix, h in Node.objects.values_list("level", "index", "hash")}
+    hashes = Hashes(lambda level, index: nodes[(level, index)])
+    root = bytes(head.root_hash)
+    leaves = dict(Entry.objects.values_list("seq", "leaf_hash"))
+    for seq in range(total):  # every entry is provably in the final tree
+        verify_inclusion(bytes(leaves[seq]), seq, total, inclusion_path(hashes, seq, total), root)
+    for earlier in TreeHead.objects.exclude(tree_size=total):  # every earlier head is a prefix of it
+        proof = consistency_path(hashes, earlier.tree_size, total)
+        verify_consistency(earlier.tree_size, total, bytes(earlier.root_hash), root, proof)
 
 
 @pytest.mark.django_db(databases=DBS)
