@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "pacte.consent",
     "pacte.rights",
     "pacte.messaging",
+    "pacte.sharing",
     "pacte.api",
     "allauth",
     "allauth.account",
