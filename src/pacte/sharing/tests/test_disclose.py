@@ -28,7 +28,9 @@ PAYMENT = {
 
 
 def _customer() -> uuid.UUID:
-    user = user_create(email=f"{uuid.uuid4().hex[:12]}@example.com", password=None, name="Ada", birth_date=None)
+    user = user_create(
+        email=f"{uuid.uuid4().hex[:12]}@example.com", password=None, name="Ada", birth_date=None
+    )
     return user.subject_id
 
 
@@ -69,7 +71,11 @@ def test_a_field_of_a_category_the_recipient_lacks_is_stripped_and_not_recorded(
 def test_nothing_left_to_send_records_nothing() -> None:
     subject_id = _customer()
     sent = disclose(
-        recipient="stripe", purpose="payment", subject_id=subject_id, data={"ip": ("network.ip", "x")}, actor=ACTOR
+        recipient="stripe",
+        purpose="payment",
+        subject_id=subject_id,
+        data={"ip": ("network.ip", "x")},
+        actor=ACTOR,
     )
     assert sent.payload == {} and sent.categories_sent == () and sent.stripped == ("ip",)
     assert _disclosures(subject_id) == []
@@ -87,14 +93,22 @@ def _refused(code: str, **kwargs) -> None:
 
 def test_an_undeclared_recipient_is_refused_and_nothing_is_recorded() -> None:
     _refused(
-        "sharing.unknown_recipient", subject_id=_customer(), recipient="google", purpose="payment", data=PAYMENT
+        "sharing.unknown_recipient",
+        subject_id=_customer(),
+        recipient="google",
+        purpose="payment",
+        data=PAYMENT,
     )
 
 
 def test_a_purpose_that_is_not_the_recipients_is_refused_and_nothing_is_recorded() -> None:
     subject_id = _customer()
     _refused(
-        "sharing.purpose_not_recipients", subject_id=subject_id, recipient="stripe", purpose="newsletter", data=PAYMENT
+        "sharing.purpose_not_recipients",
+        subject_id=subject_id,
+        recipient="stripe",
+        purpose="newsletter",
+        data=PAYMENT,
     )
     _refused(
         "sharing.purpose_not_recipients",
@@ -109,10 +123,14 @@ def test_a_purpose_that_is_not_the_recipients_is_refused_and_nothing_is_recorded
 def test_missing_consent_is_refused_and_nothing_is_recorded(recipient, purpose) -> None:
     subject_id = _customer()
     data = {"ip": ("network.ip", "192.0.2.1")}
-    _refused("sharing.consent_missing", subject_id=subject_id, recipient=recipient, purpose=purpose, data=data)
+    _refused(
+        "sharing.consent_missing", subject_id=subject_id, recipient=recipient, purpose=purpose, data=data
+    )
     consent_set(subject_id=subject_id, purpose=purpose, granted=True, source="portal")
     consent_set(subject_id=subject_id, purpose=purpose, granted=False, source="portal")
-    _refused("sharing.consent_missing", subject_id=subject_id, recipient=recipient, purpose=purpose, data=data)
+    _refused(
+        "sharing.consent_missing", subject_id=subject_id, recipient=recipient, purpose=purpose, data=data
+    )
 
     consent_set(subject_id=subject_id, purpose=purpose, granted=True, source="portal")
     sent = disclose(recipient=recipient, purpose=purpose, subject_id=subject_id, data=data, actor=ACTOR)
@@ -145,7 +163,11 @@ def test_a_field_without_a_category_is_refused_and_nothing_is_recorded(value) ->
 
 def test_an_unknown_subject_is_refused_and_nothing_is_recorded() -> None:
     _refused(
-        "sharing.unknown_subject", subject_id=uuid.uuid4(), recipient="stripe", purpose="payment", data=PAYMENT
+        "sharing.unknown_subject",
+        subject_id=uuid.uuid4(),
+        recipient="stripe",
+        purpose="payment",
+        data=PAYMENT,
     )
 
 
@@ -182,7 +204,9 @@ def test_what_is_disclosed_never_holds_a_category_the_recipient_lacks_and_the_le
     allowed = set(policy.recipients[recipient].categories) & set(policy.purposes[purpose].categories)
     assert {fields[name][0] for name in sent.payload} == set(sent.categories_sent)
     assert sent.payload == {name: value for name, (category, value) in fields.items() if category in allowed}
-    assert set(sent.stripped) == {name for name, (category, _value) in fields.items() if category not in allowed}
+    assert set(sent.stripped) == {
+        name for name, (category, _value) in fields.items() if category not in allowed
+    }
     entries = _disclosures(subject_id)
     if sent.payload:
         [entry] = entries
