@@ -1,5 +1,1 @@
 """Envelope encryption of personal data: per-subject keys, encrypted fields, blind indexes, shredding."""
-
-from pacte.vault.fields import ERASED
-
-__all__ = ["ERASED"]

@@ -25,6 +25,7 @@ from django.db import IntegrityError, connections, transaction
 
 from pacte.vault.errors import VaultIntegrityError
 from pacte.vault.keyring import master_key_ring, system_secret
+from pacte.vault.models import DataKey
 
 PREFIX = "v1:"
 # System-sealed values written before ``seal_system`` existed: url-safe base64(nonce ‖ ciphertext ‖ tag).
@@ -76,8 +77,6 @@ def _wrap_context(subject_id: str, retention_class: str) -> str:
 
 def data_key(subject_id: uuid.UUID | str, retention_class: str, *, create: bool) -> bytes | None:
     """Return the unwrapped data key of (subject, class); None if it does not exist (destroyed)."""
-    # Not at the top: pacte.vault's __init__ imports fields -> crypto while apps load, before models.
-    from pacte.vault.models import DataKey
 
     sid = str(subject_id)
     cache = _cache()
@@ -120,8 +119,6 @@ def data_keys_load(subject_ids: Iterable[uuid.UUID | str], retention_class: str)
     For bulk work (a campaign's chunk, a batch of mail): one indexed read instead of one per subject.
     Subjects without a key are left out, so ``data_key`` still decides for them (create, or ERASED).
     """
-    # Not at the top, as in data_key.
-    from pacte.vault.models import DataKey
 
     cache = _cache()
     wanted = sorted({str(sid) for sid in subject_ids if (str(sid), retention_class) not in cache})

@@ -23,6 +23,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from pacte.vault import app_settings
 from pacte.vault.errors import MasterKeyError
+from pacte.vault.models import DataKey, SystemSecret
 
 KEY_ID_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
@@ -98,8 +99,6 @@ def _refuse_if_the_key_store_holds_keys(path: Path) -> None:
     A new key could never read them: every person's data would look erased. This happens when Pacte is
     started with another PACTE_HOME than the one its databases were made with, or master.key was lost.
     """
-    # Not at the top: pacte.vault's __init__ imports fields -> crypto -> keyring while apps load.
-    from pacte.vault.models import DataKey, SystemSecret
 
     try:
         held = SystemSecret.objects.exists() or DataKey.objects.exists()
@@ -155,8 +154,6 @@ def system_secret(name: str, *, length: int = 32) -> bytes:
     cached = _secret_cache.get(name)
     if cached is not None:
         return cached
-    # Not at the top: pacte.vault's __init__ imports fields -> crypto -> keyring while apps load.
-    from pacte.vault.models import SystemSecret
 
     ring = master_key_ring()
     context = f"secret|{name}"

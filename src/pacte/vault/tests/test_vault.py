@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.testapp.models import Invoice, Person
 
+from pacte.core.erased import ERASED
 from pacte.core.errors import PacteError
 from pacte.subjects.services import subject_create
-from pacte.vault import ERASED, selectors, services
+from pacte.vault import selectors, services
 from pacte.vault.checks import master_key_check
 from pacte.vault.crypto import _cache, _process_cache, task_scope_begin, task_scope_end, vault_scope
 from pacte.vault.errors import MasterKeyError, VaultIntegrityError
