@@ -16,6 +16,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -71,8 +72,6 @@ def _secret_key() -> str:
         return value
     if PACTE_PRODUCTION:
         # Refuse to start rather than run production on a key nobody chose.
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             "PACTE_SECRET_KEY is not set. In production mode Pacte needs a secret key: "
             "set PACTE_SECRET_KEY to a long random string (e.g. `python -c 'import secrets; "
@@ -81,8 +80,6 @@ def _secret_key() -> str:
     path = PACTE_HOME / "secret.key"
     if not path.exists() and (PACTE_HOME / "pacte.sqlite3").exists():
         # Sessions, sign-in links and unsubscribe tokens of those databases were signed with the lost key.
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             f"{PACTE_HOME} holds Pacte's databases but not their secret.key: put it back (or set "
             "PACTE_SECRET_KEY), or check that PACTE_HOME names the folder Pacte was installed with."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from django.utils import translation
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,8 +173,6 @@ def test_an_unknown_subject_is_refused_and_nothing_is_recorded() -> None:
 
 
 def test_refusals_name_what_the_policy_lacks_in_french() -> None:
-    from django.utils import translation
-
     with translation.override("fr"), pytest.raises(PacteError) as refused:
         disclose(recipient="google", purpose="payment", subject_id=_customer(), data=PAYMENT, actor=ACTOR)
     assert str(refused.value.message).startswith("La politique ne déclare aucun destinataire 'google'.")
