@@ -6,6 +6,9 @@ from typing import Any
 
 from allauth.account.internal.flows.login import record_authentication
 from allauth.account.signals import email_changed as allauth_email_changed
+from allauth.account.signals import password_changed as allauth_password_changed
+from allauth.account.signals import password_reset as allauth_password_reset
+from allauth.account.signals import password_set as allauth_password_set
 from allauth.mfa.signals import authenticator_added
 from allauth.usersessions.models import UserSession
 from django.db import transaction
@@ -45,7 +48,24 @@ def second_factor_added(sender: Any, request: Any, user: Any, authenticator: Any
         record_authentication(request, user, "mfa", type=authenticator.type, enrolled=True)
 
 
+def password_changed(sender: Any, request: Any, user: Any, **kw: Any) -> None:
+    """A new password ends every other session of the account (the one that changed it stays).
+
+    Django already refuses those sessions (their password hash no longer matches); ending them removes
+    their rows, so "Where you are signed in" lists only the sessions that still work.
+    """
+    current = getattr(getattr(request, "session", None), "session_key", None)
+    for session in UserSession.objects.filter(user_id=user.pk).exclude(session_key=current or ""):
+        session.end()
+
+
 def connect() -> None:
+    for signal, name in (
+        (allauth_password_changed, "changed"),
+        (allauth_password_reset, "reset"),
+        (allauth_password_set, "set"),
+    ):
+        signal.connect(password_changed, dispatch_uid=f"pacte.accounts.password_{name}")
     allauth_email_changed.connect(email_changed, dispatch_uid="pacte.accounts.email_changed")
     authenticator_added.connect(second_factor_added, dispatch_uid="pacte.accounts.second_factor_added")
     pre_save.connect(user_session_coarsen, sender=UserSession, dispatch_uid="pacte.accounts.session_ip")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from allauth.usersessions.models import UserSession
+from django.contrib.sessions.models import Session
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,8 +159,18 @@ def place_describe(ip: str) -> str:
 
 
 def session_list(*, request: Any) -> list[dict[str, Any]]:
-    """Return the signed-in user's live sessions, the current one first, with what the portal shows."""
-    sessions = UserSession.objects.purge_and_list(request.user)
+    """Return the signed-in user's live sessions, the current one first, with what the portal shows.
+
+    One indexed query: the user's tracked sessions whose session row is still alive. allauth's
+    ``purge_and_list`` opened every session (three queries each) on each display; the rows it would
+    purge are sessions ended elsewhere (their session row is gone: filtered here) or made stale by a
+    password change (``receivers.password_changed`` ends those at once), and allauth still purges at
+    every sign-in.
+    """
+    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    sessions = UserSession.objects.filter(user_id=request.user.pk, session_key__in=live).only(
+        "id", "session_key", "user_agent", "ip", "created_at", "last_seen_at"
+    )
     current = request.session.session_key
     rows = [
         {

@@ -138,6 +138,41 @@ def test_sign_out_every_other_session() -> None:
     assert here.get("/account/").status_code == 200
 
 
+def test_the_session_list_costs_the_same_queries_however_many_sessions_are_held() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _customer()
+    here = _sign_in("dominique@example.fr")
+    here.get("/account/")
+    with CaptureQueriesContext(connection) as one:
+        assert here.get("/account/").status_code == 200
+    for i in range(6):
+        _sign_in("dominique@example.fr", REMOTE_ADDR=f"198.51.100.{i}")
+    with CaptureQueriesContext(connection) as seven:
+        page = here.get("/account/").content.decode()
+    assert page.count("198.51.100.0") == 6
+    assert len(seven.captured_queries) == len(one.captured_queries)
+    # A page view writes nothing.
+    assert not [q for q in seven.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+
+
+def test_a_new_password_ends_every_other_session_and_the_list_shows_only_live_ones(smtp_server) -> None:
+    _customer()
+    here = _sign_in("dominique@example.fr")
+    others = [_sign_in("dominique@example.fr", REMOTE_ADDR=f"198.51.100.{i}") for i in range(3)]
+    assert UserSession.objects.count() == 4
+    changed = here.post(
+        "/accounts/password/change/",
+        {"oldpassword": PASSWORD, "password1": "a new long passphrase", "password2": "a new long passphrase"},
+    )
+    assert changed.status_code == 302
+    assert UserSession.objects.count() == 1
+    assert all(client.get("/account/").status_code == 302 for client in others)
+    page = here.get("/account/").content.decode()
+    assert "198.51.100.0" not in page and "This session" in page
+
+
 def test_the_administrator_edits_the_employer_details_and_nobody_else_can() -> None:
     admin = user_register(
         email="gerant@atelier.fr",
