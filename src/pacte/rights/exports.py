@@ -34,6 +34,7 @@ from pacte.consent.selectors import consent_list
 from pacte.consent.services import consent_receipts
 from pacte.core.errors import PacteError
 from pacte.ledger.selectors import entry_count, entry_rows
+from pacte.sharing.authority_selectors import disclosures_withheld
 from pacte.policy.selectors import policy_active
 from pacte.rights import app_settings, error_codes
 from pacte.rights.models import RightsRequest
@@ -129,7 +130,10 @@ def export_write(
             ledger = csv_spool("ledger.csv", LEDGER_FIELDS)
             shared = csv_spool("disclosures.csv", LEDGER_FIELDS)
             count = 0
+            withheld = disclosures_withheld(subject_id=subject.pk)  # an authority forbade telling
             for row in entry_rows(subject_id=subject.pk):
+                if row["seq"] in withheld:
+                    continue
                 text.write(("," if count else "") + "\n" + _json_row(row))
                 line = {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
                 ledger.write(line)
