@@ -49,7 +49,8 @@ class Shown:
 
     @property
     def below(self) -> bool:
-        return self.value < self.threshold
+        # A threshold of 1 hides nothing: "fewer than 1" would only be a way of writing 0.
+        return self.threshold > 1 and self.value < self.threshold
 
     def __str__(self) -> str:
         if self.below:

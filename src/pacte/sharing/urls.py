@@ -23,4 +23,5 @@ urlpatterns = [
         )
         for action in ("approve", "reject", "lift")
     ],
+    path("privacy/transparency/", views.transparency, name="transparency"),
 ]
