@@ -34,10 +34,10 @@ from pacte.consent.selectors import consent_list
 from pacte.consent.services import consent_receipts
 from pacte.core.errors import PacteError
 from pacte.ledger.selectors import entry_count, entry_rows
-from pacte.sharing.authority_selectors import disclosures_withheld
 from pacte.policy.selectors import policy_active
 from pacte.rights import app_settings, error_codes
 from pacte.rights.models import RightsRequest
+from pacte.sharing.authority_selectors import disclosures_withheld
 from pacte.subjects.models import Subject
 from pacte.subjects.registry import registrations
 from pacte.vault.errors import VaultError

@@ -56,7 +56,10 @@ def authority_scope(policy: Policy | None = None) -> tuple[str, frozenset[str]]:
 def _step(request: AuthorityRequest, step: str, actor: str) -> None:
     # No subject and no value: the request's id and what happened, nothing a gagged person could see.
     entry_append(
-        type="authority.step", subject_id=None, actor=actor, payload={"request_id": str(request.pk), "step": step}
+        type="authority.step",
+        subject_id=None,
+        actor=actor,
+        payload={"request_id": str(request.pk), "step": step},
     )
 
 
@@ -155,7 +158,9 @@ def authority_request_record(
     gag_ref = (gag_reference or "").strip()
     if gag and not gag_ref:
         raise PacteError(
-            _("A ban on telling the person needs its legal reference (the article or the order that imposes it)."),
+            _(
+                "A ban on telling the person needs its legal reference (the article or the order that imposes it)."
+            ),
             error_codes.AUTHORITY_GAG_REFERENCE_MISSING,
         )
     people = _subjects(subject_ids)

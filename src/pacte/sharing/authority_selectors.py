@@ -37,7 +37,7 @@ def disclosures_withheld(*, subject_id: uuid.UUID | str) -> set[int]:
         request__gag=True,
         request__gag_lifted_at__isnull=True,
     )
-    return set(rows.values_list("disclosure_seq", flat=True))
+    return {seq for seq in rows.values_list("disclosure_seq", flat=True) if seq is not None}
 
 
 @dataclass(frozen=True)

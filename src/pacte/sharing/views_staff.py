@@ -81,7 +81,9 @@ class AuthorityRequestForm(forms.Form):
     categories = forms.MultipleChoiceField(
         label=gettext_lazy("Kinds of data requested"), widget=forms.CheckboxSelectMultiple
     )
-    gag = forms.BooleanField(label=gettext_lazy("The request forbids telling the people concerned"), required=False)
+    gag = forms.BooleanField(
+        label=gettext_lazy("The request forbids telling the people concerned"), required=False
+    )
     gag_reference = forms.CharField(
         label=gettext_lazy("Legal reference of the ban on telling"),
         max_length=300,
@@ -207,7 +209,9 @@ def authority_request_decide(request: HttpRequest, request_id: str, action: str)
     try:
         if action == "approve":
             authority_request_approve(request=item, approver=_actor(request))
-            messages.success(request, _("Approved: the kinds of data below may be handed over, and nothing else."))
+            messages.success(
+                request, _("Approved: the kinds of data below may be handed over, and nothing else.")
+            )
         elif action == "reject":
             assert reject_form is not None
             if not reject_form.is_valid():

@@ -30,7 +30,9 @@ def _staff(email: str, *perms: str, lang: str = "en") -> tuple[Client, Any]:
     """A staff member with ``perms``, signed in the only way there is: password, then TOTP."""
     staff = user_create(email=email, password=PASSWORD, name="Agent", birth_date=None, is_staff=True)
     for codename in perms:
-        staff.user_permissions.add(Permission.objects.get(codename=codename, content_type__app_label="sharing"))
+        staff.user_permissions.add(
+            Permission.objects.get(codename=codename, content_type__app_label="sharing")
+        )
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     client = Client(HTTP_ACCEPT_LANGUAGE=lang)
@@ -55,7 +57,9 @@ def _form(subject_id: Any, **overrides: Any) -> dict[str, Any]:
 
 
 def _customer() -> Any:
-    return user_create(email=f"{uuid.uuid4().hex[:10]}@example.fr", password=None, name="Léa", birth_date=None)
+    return user_create(
+        email=f"{uuid.uuid4().hex[:10]}@example.fr", password=None, name="Léa", birth_date=None
+    )
 
 
 def test_visitors_customers_and_staff_without_the_permission_are_kept_out() -> None:

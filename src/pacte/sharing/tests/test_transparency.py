@@ -22,7 +22,9 @@ DBS = ["default", "keys", "telemetry"]
 pytestmark = pytest.mark.django_db(databases=DBS)
 
 
-def _requests(kind: str, day: datetime.date, *, disclosed: int = 0, rejected: int = 0, pending: int = 0) -> None:
+def _requests(
+    kind: str, day: datetime.date, *, disclosed: int = 0, rejected: int = 0, pending: int = 0
+) -> None:
     subject_id = user_create(
         email=f"{uuid.uuid4().hex[:10]}@example.fr", password=None, name="Léa", birth_date=None
     ).subject_id
@@ -80,7 +82,10 @@ def test_the_page_uses_the_setting_and_speaks_both_languages(settings: Any) -> N
 
 def test_an_empty_report_says_so_and_the_notice_and_footer_link_to_it() -> None:
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    assert "We have received no request from an authority." in client.get("/privacy/transparency/").content.decode()
+    assert (
+        "We have received no request from an authority."
+        in client.get("/privacy/transparency/").content.decode()
+    )
     notice = client.get("/privacy/").content.decode()
     assert notice.count('href="/privacy/transparency/"') == 2  # in the notice and in the footer
     assert 'href="/privacy/transparency/">Transparency report</a>' in client.get("/terms/").content.decode()
