@@ -21,6 +21,7 @@ class EntryType(models.TextChoices):
     ACCOUNT_DEACTIVATED = "account.deactivated", _("Account deactivated")
     ACCOUNT_REACTIVATED = "account.reactivated", _("Account reactivated")
     ACCOUNT_ERASED = "account.erased", _("Account erased")
+    AUTHORITY_STEP = "authority.step", _("Step of an authority request")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -41,6 +42,8 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     EntryType.ACCOUNT_DEACTIVATED: frozenset({"reason"}),
     EntryType.ACCOUNT_REACTIVATED: frozenset(),
     EntryType.ACCOUNT_ERASED: frozenset(),
+    # No subject: the people concerned may not be told yet, and their own entries are what they see.
+    EntryType.AUTHORITY_STEP: frozenset({"request_id", "step"}),
 }
 
 

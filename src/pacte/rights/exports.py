@@ -37,6 +37,7 @@ from pacte.ledger.selectors import entry_count, entry_rows
 from pacte.policy.selectors import policy_active
 from pacte.rights import app_settings, error_codes
 from pacte.rights.models import RightsRequest
+from pacte.sharing.authority_selectors import disclosures_withheld
 from pacte.subjects.models import Subject
 from pacte.subjects.registry import registrations
 from pacte.vault.errors import VaultError
@@ -129,7 +130,10 @@ def export_write(
             ledger = csv_spool("ledger.csv", LEDGER_FIELDS)
             shared = csv_spool("disclosures.csv", LEDGER_FIELDS)
             count = 0
+            withheld = disclosures_withheld(subject_id=subject.pk)  # an authority forbade telling
             for row in entry_rows(subject_id=subject.pk):
+                if row["seq"] in withheld:
+                    continue
                 text.write(("," if count else "") + "\n" + _json_row(row))
                 line = {**row, "payload": json.dumps(row["payload"], sort_keys=True)}
                 ledger.write(line)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from pacte.ledger.selectors import entry_rows
 from pacte.policy.selectors import policy_active
+from pacte.sharing.authority_selectors import disclosures_withheld
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,14 @@ class DisclosureRow:
 def disclosure_list(*, subject_id: uuid.UUID | str, lang: str) -> list[DisclosureRow]:
     """Return every disclosure about ``subject_id``, oldest first, labelled in ``lang`` by the active policy.
 
-    An id the active policy no longer declares is shown as it was recorded.
+    An id the active policy no longer declares is shown as it was recorded. A disclosure to an
+    authority that forbade telling the person is left out until the ban is lifted.
     """
     policy = policy_active()
+    withheld = disclosures_withheld(subject_id=subject_id)
     rows: list[DisclosureRow] = []
     for row in entry_rows(subject_id=subject_id):
-        if row["type"] != "disclosure":
+        if row["type"] != "disclosure" or row["seq"] in withheld:
             continue
         payload = row["payload"]
         recipient = policy.recipients.get(payload["recipient"])
