@@ -1,0 +1,96 @@
+"""The shop: catalogue (products and plans), saved carts, orders and the staff's contacts about them.
+
+Money is integer euro cents everywhere; VAT rates are ``Decimal`` (French rates only). A product's
+``price_cents`` is its price **excluding VAT**; an order line's VAT is computed once, at checkout,
+rounded half up to the cent (``pricing.py``), and stored with the line so that the order never changes
+when the catalogue does.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from pacte.policy.registry import not_personal
+
+# The French VAT rates (CGI art. 278 to 281 nonies): normal, intermediate, reduced, special.
+VAT_RATES = (Decimal("20.0"), Decimal("10.0"), Decimal("5.5"), Decimal("2.1"))
+# Words of the shop's own URLs: no product may take them as its slug.
+RESERVED_SLUGS = frozenset({"cart", "checkout", "panier", "commande"})
+MAX_PRICE_CENTS = 100_000_000  # one million euros: anything above is a typing mistake
+
+
+class ProductKind(models.TextChoices):
+    PRODUCT = "product", _("Product or service")
+    PLAN = "plan", _("Subscription plan")
+
+
+class PlanPeriod(models.TextChoices):
+    MONTH = "month", _("Monthly")
+    YEAR = "year", _("Yearly")
+
+
+class Product(models.Model):
+    """Something the shop sells, named and described in French and English; staff manage it."""
+
+    slug = models.SlugField(_("address"), max_length=80, unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=ProductKind.choices, default=ProductKind.PRODUCT)
+    name_fr = not_personal(models.CharField(_("name (French)"), max_length=120))
+    name_en = not_personal(models.CharField(_("name (English)"), max_length=120))
+    description_fr = models.TextField(_("description (French)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    price_cents = models.PositiveIntegerField(
+        _("price excluding VAT, in euro cents"), validators=[MaxValueValidator(MAX_PRICE_CENTS)]
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate (%)"),
+        max_digits=4,
+        decimal_places=1,
+        choices=[(rate, f"{rate} %") for rate in VAT_RATES],
+        default=Decimal("20.0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    period = models.CharField(_("billing period"), max_length=8, choices=PlanPeriod.choices, blank=True)
+    active = models.BooleanField(_("on sale"), default=True)
+    position = models.PositiveSmallIntegerField(_("position in the catalogue"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ("position", "slug")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="plan", period__in=["month", "year"])
+                | models.Q(kind="product", period=""),
+                name="commerce_product_plan_has_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def clean(self) -> None:
+        if self.slug in RESERVED_SLUGS:
+            raise ValidationError(
+                {"slug": _("This address is used by the shop's own pages: choose another.")}
+            )
+        if self.vat_rate is not None and Decimal(self.vat_rate) not in VAT_RATES:
+            raise ValidationError({"vat_rate": _("Use a French VAT rate: 20, 10, 5.5 or 2.1 %.")})
+        if self.kind == ProductKind.PLAN and not self.period:
+            raise ValidationError(
+                {"period": _("A subscription plan is billed monthly or yearly: choose one.")}
+            )
+        if self.kind == ProductKind.PRODUCT and self.period:
+            raise ValidationError({"period": _("Only a subscription plan has a billing period.")})
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_fr
+
+    def description(self, lang: str) -> str:
+        return self.description_en if lang == "en" else self.description_fr
