@@ -8,6 +8,7 @@ when the catalogue does.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -94,3 +95,34 @@ class Product(models.Model):
 
     def description(self, lang: str) -> str:
         return self.description_en if lang == "en" else self.description_fr
+
+
+class Cart(models.Model):
+    """A signed-in customer's saved cart (a visitor's cart lives in the ``cart`` cookie only)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.OneToOneField("subjects.Subject", on_delete=models.CASCADE, related_name="cart")
+    # The ids of the cookie carts already merged into this one (the last few): merging twice adds nothing.
+    merged = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cart")
+        verbose_name_plural = _("carts")
+
+    def __str__(self) -> str:
+        return f"cart:{self.pk}"
+
+
+class CartLine(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(99)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+        constraints = [models.UniqueConstraint(fields=["cart", "product"], name="commerce_cart_line_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} × {self.quantity}"

@@ -4,7 +4,9 @@ from pacte.commerce import views
 
 app_name = "commerce"
 
+# The shop's own pages come before /shop/<slug>/ (and no product may take their slug: models.RESERVED_SLUGS).
 urlpatterns = [
     path("shop/", views.catalogue, name="catalogue"),
+    path("shop/cart/", views.cart_page, name="cart"),
     path("shop/<slug:slug>/", views.product, name="product"),
 ]
