@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from pacte.policy.registry import not_personal
+from pacte.vault.fields import EncryptedPostalAddressField, EncryptedTextField
 
 # The French VAT rates (CGI art. 278 to 281 nonies): normal, intermediate, reduced, special.
 VAT_RATES = (Decimal("20.0"), Decimal("10.0"), Decimal("5.5"), Decimal("2.1"))
@@ -126,3 +127,132 @@ class CartLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id} × {self.quantity}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Pending payment")
+    PAID = "paid", _("Paid")
+    FULFILLED = "fulfilled", _("Fulfilled")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUNDED = "refunded", _("Refunded")
+
+
+# The only moves between states; each is one ``order.state`` ledger entry.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING_PAYMENT: frozenset({OrderStatus.PAID, OrderStatus.CANCELLED}),
+    OrderStatus.PAID: frozenset({OrderStatus.FULFILLED, OrderStatus.REFUNDED}),
+    OrderStatus.FULFILLED: frozenset({OrderStatus.REFUNDED}),
+    OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
+}
+# States in which an invoice exists (the order was paid): the law keeps these through an erasure.
+INVOICED = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.REFUNDED})
+# When each state was reached (the field set by the transition into it).
+STATE_TIME_FIELD = {
+    OrderStatus.PAID: "paid_at",
+    OrderStatus.FULFILLED: "fulfilled_at",
+    OrderStatus.CANCELLED: "cancelled_at",
+    OrderStatus.REFUNDED: "refunded_at",
+}
+INVOICE_CLASS = "invoices"  # the policy's legal-hold retention class (see app_settings.invoice_retention)
+
+
+class Order(models.Model):
+    """A customer's order: amounts in plain columns, the buyer's identity encrypted.
+
+    The buyer's name, organisation and billing address are what an invoice must show (Code de commerce
+    L441-9): they are encrypted under the subject's ``invoices`` key (a legal-hold class), which an
+    erasure keeps, so a paid order stays readable by authorised staff until its legal term.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT, related_name="orders")
+    reference = models.CharField(_("reference"), max_length=16, unique=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT
+    )
+    purpose = models.CharField(_("purpose"), max_length=64)  # the policy purpose it is processed under
+    lang = models.CharField(max_length=2, default="fr")
+    currency = models.CharField(max_length=3, default="EUR")
+    net_cents = models.PositiveBigIntegerField(_("total excl. VAT (cents)"))
+    vat_cents = models.PositiveBigIntegerField(_("VAT (cents)"))
+    gross_cents = models.PositiveBigIntegerField(_("total incl. VAT (cents)"))
+    buyer_name = EncryptedTextField(
+        _("buyer"), category="identity.name", retention_class=INVOICE_CLASS, blank=True
+    )
+    organisation_name = EncryptedTextField(
+        _("organisation"), category="organisation.details", retention_class=INVOICE_CLASS, blank=True
+    )
+    billing_address = EncryptedPostalAddressField(
+        _("billing address"), category="contact.postal", retention_class=INVOICE_CLASS, blank=True
+    )
+    # The one-time id of the checkout form that placed it: a second submission finds this order.
+    checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(_("ordered at"), auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        indexes = [models.Index(fields=["subject", "-created_at"], name="commerce_order_subject_idx")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class OrderLine(models.Model):
+    """One product of an order, as it was sold: name, price and VAT copied at checkout."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    product_slug = models.SlugField(max_length=80)
+    name_fr = not_personal(models.CharField(max_length=120))
+    name_en = not_personal(models.CharField(max_length=120))
+    kind = models.CharField(max_length=8, choices=ProductKind.choices)
+    period = models.CharField(max_length=8, choices=PlanPeriod.choices, blank=True)
+    unit_cents = models.PositiveBigIntegerField()
+    quantity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(99)])
+    vat_rate = models.DecimalField(max_digits=4, decimal_places=1)
+    net_cents = models.PositiveBigIntegerField()
+    vat_cents = models.PositiveBigIntegerField()
+    gross_cents = models.PositiveBigIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ("position", "id")
+
+    def __str__(self) -> str:
+        return f"{self.product_slug} × {self.quantity}"
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_fr
+
+
+class ContactChannel(models.TextChoices):
+    PHONE = "phone", _("Phone")
+    POST = "post", _("Post")
+    EMAIL = "email", _("E-mail")
+
+
+class OrderContact(models.Model):
+    """Staff contacted the customer about an order (policy: "by phone, post or e-mail"); the note is encrypted."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="contacts")
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=ContactChannel.choices)
+    contacted_at = models.DateTimeField(_("contacted on"))
+    note = EncryptedTextField(_("note"), category="commerce.orders")
+    recorded_by = models.CharField(max_length=80)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact about an order")
+        verbose_name_plural = _("contacts about orders")
+        ordering = ("-contacted_at",)
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.contacted_at:%Y-%m-%d}"

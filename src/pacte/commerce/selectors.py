@@ -7,10 +7,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
+from django.utils.translation import gettext as _
 
-from pacte.commerce.models import CartLine, Product
+from pacte.commerce import app_settings, error_codes
+from pacte.commerce.models import CartLine, Order, Product
 from pacte.commerce.pricing import line_amounts
+from pacte.core.errors import PacteError
+from pacte.policy.selectors import policy_active
 
 
 def product_list() -> QuerySet[Product]:
@@ -97,3 +101,38 @@ def cart_view(*, lines: dict[int, int], lang: str) -> CartView:
         view.vat_cents += amounts.vat_cents
         view.gross_cents += amounts.gross_cents
     return view
+
+
+def order_purpose() -> str:
+    """Return the policy purpose orders are processed under: the first of ``order_purposes`` declared.
+
+    PluSuite's policy declares ``order_processing``; A PLUS C's, whose services are billed through a
+    partner, declares no such purpose: its orders fall under ``billing``.
+    """
+    purposes = policy_active().purposes
+    for purpose in app_settings.order_purposes():
+        if purpose in purposes:
+            return purpose
+    raise PacteError(
+        _("The shop is closed: the privacy policy declares no purpose for orders."),
+        error_codes.NO_ORDER_PURPOSE,
+        status=503,
+    )
+
+
+def order_list(*, subject_id: Any) -> QuerySet[Order]:
+    """Return a customer's orders, newest first, each with ``item_count``: one query, no ciphertext read."""
+    return (
+        Order.objects.filter(subject_id=subject_id)
+        .only("id", "reference", "status", "gross_cents", "currency", "created_at")
+        .annotate(item_count=Sum("lines__quantity"))
+        .order_by("-created_at")
+    )
+
+
+def access_order(*, subject_id: Any, order_id: Any) -> Order:
+    """Return the customer's order ``order_id`` with its lines, or refuse (someone else's looks unknown)."""
+    order = Order.objects.filter(subject_id=subject_id, pk=order_id).prefetch_related("lines").first()
+    if order is None:
+        raise PacteError(_("There is no such order in your account."), error_codes.ORDER_UNKNOWN, status=404)
+    return order

@@ -8,5 +8,8 @@ app_name = "commerce"
 urlpatterns = [
     path("shop/", views.catalogue, name="catalogue"),
     path("shop/cart/", views.cart_page, name="cart"),
+    path("shop/checkout/", views.checkout, name="checkout"),
     path("shop/<slug:slug>/", views.product, name="product"),
+    path("account/orders/", views.orders, name="orders"),
+    path("account/orders/<uuid:order_id>/", views.order, name="order"),
 ]

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -129,3 +130,77 @@ def cart_page(request: HttpRequest) -> HttpResponse:
             response, cart.CookieCart(lines=view.lines, nonce=cookie.nonce), secure=request.is_secure()
         )
     return response
+
+
+def _checkout_context(request: HttpRequest, view: selectors.CartView) -> dict[str, Any]:
+    user: Any = request.user
+    name, organisation, _address = services._buyer(user)
+    return {
+        "view": view,
+        "buyer_name": name,
+        "organisation": organisation,
+        "token": services.checkout_token_issue(subject_id=user.subject_id),
+        "quote": services.quote_digest(view),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    """Show the order to confirm, priced now; place it (POST) as one order pending payment.
+
+    Submitting the same form twice places one order; a price or cart changed since the page was shown
+    shows the page again with the new total (409) instead of charging it.
+    """
+    lang = current_language()
+    user: Any = request.user
+    if request.method == "POST":
+        try:
+            order, created = services.order_place(
+                customer=user,
+                token=request.POST.get("token", ""),
+                quote=request.POST.get("quote", ""),
+                lang=lang,
+            )
+        except PacteError as refused:
+            if refused.code == error_codes.CART_EMPTY:
+                messages.error(request, refused.message)
+                return redirect("commerce:cart")
+            view = selectors.cart_view(
+                lines=selectors.cart_lines_saved(subject_id=user.subject_id), lang=lang
+            )
+            context = {**_checkout_context(request, view), "error": refused}
+            return render(request, "commerce/checkout.html", context, status=refused.status)
+        if created:
+            messages.success(
+                request,
+                _("Thank you: your order %(reference)s is recorded. It waits for your payment.")
+                % {"reference": order.reference},
+            )
+        return redirect("commerce:order", order_id=order.pk)
+    view = selectors.cart_view(lines=selectors.cart_lines_saved(subject_id=user.subject_id), lang=lang)
+    if view.dropped:
+        services.cart_save(subject_id=user.subject_id, lines=view.lines)
+        messages.info(request, _("Some items are no longer on sale and left your cart."))
+    if not view.rows:
+        messages.info(request, _("Your cart is empty: add something to it first."))
+        return redirect("commerce:cart")
+    return render(request, "commerce/checkout.html", _checkout_context(request, view))
+
+
+@login_required
+@require_safe
+def orders(request: HttpRequest) -> HttpResponse:
+    """Purchase history: the customer's orders, newest first (one query)."""
+    rows = selectors.order_list(subject_id=_subject_id(request))
+    return render(request, "commerce/orders.html", {"orders": rows})
+
+
+@login_required
+@require_safe
+def order(request: HttpRequest, order_id: Any) -> HttpResponse:
+    """One of the customer's orders, with its lines and amounts (someone else's is not found)."""
+    found = selectors.access_order(subject_id=_subject_id(request), order_id=order_id)
+    lang = current_language()
+    lines = [{"line": line, "name": line.name(lang)} for line in found.lines.all()]
+    return render(request, "commerce/order.html", {"order": found, "lines": lines})

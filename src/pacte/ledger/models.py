@@ -21,6 +21,7 @@ class EntryType(models.TextChoices):
     ACCOUNT_DEACTIVATED = "account.deactivated", _("Account deactivated")
     ACCOUNT_REACTIVATED = "account.reactivated", _("Account reactivated")
     ACCOUNT_ERASED = "account.erased", _("Account erased")
+    ORDER_STATE = "order.state", _("Order state changed")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -41,6 +42,7 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     EntryType.ACCOUNT_DEACTIVATED: frozenset({"reason"}),
     EntryType.ACCOUNT_REACTIVATED: frozenset(),
     EntryType.ACCOUNT_ERASED: frozenset(),
+    EntryType.ORDER_STATE: frozenset({"order_id", "from_state", "to_state"}),
 }
 
 
