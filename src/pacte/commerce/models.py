@@ -148,7 +148,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # States in which an invoice exists (the order was paid): the law keeps these through an erasure.
 INVOICED = frozenset({OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.REFUNDED})
 # When each state was reached (the field set by the transition into it).
-STATE_TIME_FIELD = {
+STATE_TIME_FIELD: dict[str, str] = {
     OrderStatus.PAID: "paid_at",
     OrderStatus.FULFILLED: "fulfilled_at",
     OrderStatus.CANCELLED: "cancelled_at",

@@ -95,7 +95,7 @@ def cart_page(request: HttpRequest) -> HttpResponse:
         except PacteError as refused:
             error = refused
         else:
-            response = redirect("commerce:cart")
+            response: HttpResponse = redirect("commerce:cart")
             if subject_id:
                 services.cart_save(subject_id=subject_id, lines=changed)
                 if cookie.present:
