@@ -20,6 +20,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from pacte.vault.stream import EncryptingWriter, decrypt_chunks, plaintext_size,
 EXPORT_RETENTION_CLASS = "account"
 EXPORT_SUFFIX = ".zip.enc"
 # The kinds whose rows the readable page shows in full (a few rows each); the rest are counted and linked.
-READABLE_KINDS = ("account", "organisations", "email_addresses")
+READABLE_KINDS = ("account", "organisations", "email_addresses", "orders")
 READABLE_LIMIT = 200
 LEDGER_FIELDS = ("seq", "time", "type", "actor", "payload")
 # How much of each CSV waits in memory while data.json is written; beyond, an encrypted temporary file.
@@ -299,6 +300,14 @@ def _index_html(
                 "account": account,
                 "organisations": details.get("organisations", []),
                 "email_addresses": details.get("email_addresses", []),
+                "orders": [
+                    {
+                        **row,
+                        "created_at": _when(row.get("created_at")),
+                        "gross": Decimal(row["gross_cents"]) / 100,
+                    }
+                    for row in details.get("orders", [])
+                ],
                 "consents": [{"view": view, "changed_at": view.changed_at} for view in consents],
                 "shared": shared,
                 "records": [

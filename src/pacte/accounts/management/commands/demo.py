@@ -15,6 +15,7 @@ from faker import Faker
 
 from pacte.accounts.models import User
 from pacte.accounts.services import email_pseudonym, user_register
+from pacte.commerce.services import catalogue_demo_seed
 from pacte.consent.services import consent_set
 from pacte.messaging.selectors import mail_purpose_list
 
@@ -121,12 +122,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         people = customers_seed(count=options["customers"], seed=options["seed"], staff=options["staff"])
+        products = catalogue_demo_seed()  # the shop's few services and two plans
         if options["json"]:
             self.stdout.write(
                 json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1)
             )
             return
         everyone = people_generate(count=options["customers"], seed=options["seed"])
+        self.stdout.write(f"Added {products} products to the shop's catalogue (/shop/).")
         self.stdout.write(
             f"Created {len(people)} demo customers ({len(everyone) - len(people)} already there)."
             f" Sign in at /accounts/login/ with the demo password {DEMO_PASSWORD} as:"

@@ -1,0 +1,87 @@
+"""Rights over shop data: the export holds orders, cart and staff contacts (the readable page lists the
+orders); erasure keeps what the law requires of invoiced orders, readable under the legal hold, and
+nothing else."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+import pytest
+from django.utils import timezone
+
+from pacte.commerce import services
+from pacte.commerce.models import Cart, CartLine, Order, OrderContact, OrderLine
+from pacte.commerce.services import cart_save
+from pacte.commerce.tests.helpers import DBS, customer_make, product_make
+from pacte.commerce.tests.test_orders import order_make
+from pacte.rights import exports
+from pacte.rights.flows.erasure import erasure_of_subject
+from pacte.vault.models import DataKey
+
+pytestmark = pytest.mark.django_db(databases=DBS)
+
+
+@pytest.fixture
+def shop():
+    audit = product_make("audit", 49000, name_en="Site audit", name_fr="Audit de site")
+    guide = product_make("guide", 1200, "5.5", name_en="Digital guide", name_fr="Guide numérique")
+    user = customer_make(
+        postal_address={"lines": ["8 rue Gamma"], "postcode": "69003", "city": "Lyon", "country": "FR"}
+    )
+    paid = order_make(user, {audit.pk: 1, guide.pk: 2}, lang="fr")
+    services.order_mark_paid(order=paid, actor="system")
+    pending = order_make(user, {guide.pk: 1}, lang="fr")
+    services.order_contact_record(
+        order=paid, channel="email", contacted_at=timezone.now(), note="Facture renvoyée", actor="system"
+    )
+    cart_save(subject_id=user.subject_id, lines={audit.pk: 3})
+    return user, paid, pending
+
+
+def _export(user, lang: str) -> zipfile.ZipFile:
+    out = io.BytesIO()
+    exports.export_write(subject=user.subject, out=out, lang=lang)
+    return zipfile.ZipFile(io.BytesIO(out.getvalue()))
+
+
+def test_the_export_holds_orders_cart_and_contacts_and_the_page_lists_the_orders(shop) -> None:
+    user, paid, pending = shop
+    archive = _export(user, "fr")
+    records = json.loads(archive.read("data.json"))["records"]
+    by_reference = {row["reference"]: row for row in records["orders"]}
+    assert set(by_reference) == {paid.reference, pending.reference}
+    row = by_reference[paid.reference]
+    assert (
+        row["status"] == "paid" and row["gross_cents"] == paid.gross_cents and row["buyer_name"] == "Léa Roux"
+    )
+    assert (
+        row["items"] == "Audit de site × 1; Guide numérique × 2" and row["billing_address"]["city"] == "Lyon"
+    )
+    assert records["cart"] == [{"product": "audit", "quantity": 3}]
+    assert records["order_contacts"][0]["note"] == "Facture renvoyée"
+    header = next(csv.reader(io.StringIO(archive.read("orders.csv").decode())))
+    assert header[:3] == ["reference", "status", "created_at"]
+    page = archive.read("index.html").decode()
+    assert "Vos commandes" in page and paid.reference in page and pending.reference in page
+    assert "Payée" in page and "En attente de paiement" in page and "Guide numérique × 2" in page
+
+
+def test_erasure_keeps_invoiced_orders_readable_under_the_hold_and_nothing_else(shop) -> None:
+    user, paid, pending = shop
+    erasure_of_subject(subject=user.subject)
+    # The paid order stays whole, as an invoice must: reference, dates, lines, amounts, buyer.
+    kept = Order.objects.get()
+    assert kept.pk == paid.pk and kept.status == "paid" and kept.paid_at is not None
+    assert kept.buyer_name == "Léa Roux" and kept.billing_address["city"] == "Lyon"
+    assert kept.checkout_token is None
+    assert OrderLine.objects.filter(order=kept).count() == 2
+    assert {k.retention_class for k in DataKey.objects.filter(subject_id=user.subject_id)} == {"invoices"}
+    # The order never paid, the cart and the staff's notes are gone; every other key was destroyed (above).
+    assert not Order.objects.filter(pk=pending.pk).exists()
+    assert not Cart.objects.exists() and not CartLine.objects.exists()
+    assert not OrderContact.objects.exists()
+    user.subject.refresh_from_db()
+    assert user.subject.erased_at is not None
