@@ -186,7 +186,9 @@ class Recipient(Strict):
         """Tell whether ``host`` (a name or an IP literal, any case) is one this recipient declares."""
         host = host.lower().rstrip(".")
         return any(
-            host.endswith(pattern[1:]) and host != pattern[2:] if pattern.startswith("*.") else host == pattern
+            host.endswith(pattern[1:]) and host != pattern[2:]
+            if pattern.startswith("*.")
+            else host == pattern
             for pattern in self.hosts
         )
 
