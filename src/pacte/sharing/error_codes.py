@@ -14,3 +14,8 @@ INSECURE_URL = "sharing.insecure_url"
 PRIVATE_ADDRESS = "sharing.private_address"
 SEND_FAILED = "sharing.send_failed"
 UNDECLARED_HOST = "sharing.undeclared_host"
+
+# Operator webhooks (sharing.webhooks).
+NOTICE_EVENT = "sharing.notice_event"
+UNKNOWN_EVENT = "sharing.unknown_event"
+WEBHOOK_INVALID = "sharing.webhook_invalid"

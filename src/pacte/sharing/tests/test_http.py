@@ -134,3 +134,14 @@ def test_a_disclosure_checked_for_another_recipient_is_refused(settings, tmp_pat
     with pytest.raises(PacteError) as refused:
         http.send(recipient="stripe", method="POST", url=receiver.url, disclosure=other, content=b"{}")
     assert refused.value.code == "sharing.disclosure_mismatch" and receiver.requests() == 0
+
+
+def test_refusals_say_what_to_fix_in_french(receiver) -> None:
+    from django.utils import translation
+
+    with translation.override("fr"):
+        error = _refused("sharing.undeclared_host", receiver, recipient="stripe", url=receiver.url)
+    assert str(error.message).startswith(
+        "La politique ne permet pas à Pacte de joindre 127.0.0.1 pour Stripe"
+    )
+    assert "[recipients.stripe]" in str(error.message)
