@@ -36,23 +36,23 @@ class WebhookEndpointForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         policy = policy_active()
-        self.fields["recipient"].choices = [
-            (rid, f"{r.name} ({rid})") for rid, r in policy.recipients.items()
-        ]
-        self.fields["purpose"].choices = [
-            (pid, f"{p.label.en} ({pid})") for pid, p in policy.purposes.items()
-        ]
+        recipient_field, purpose_field = self.fields["recipient"], self.fields["purpose"]
+        assert isinstance(recipient_field, forms.ChoiceField) and isinstance(purpose_field, forms.ChoiceField)
+        recipient_field.choices = [(rid, f"{r.name} ({rid})") for rid, r in policy.recipients.items()]
+        purpose_field.choices = [(pid, f"{p.label.en} ({pid})") for pid, p in policy.purposes.items()]
         if not self.instance._state.adding:  # the UUID key is set before saving: ask the state
             self.fields["recipient"].disabled = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         recipient = data.get("recipient") or self.instance.recipient
         try:
-            webhooks._check_endpoint(
-                recipient=recipient, purpose=data.get("purpose", ""), url=data.get("url", "")
+            webhooks.webhook_endpoint_check(
+                recipient=recipient,
+                purpose=data.get("purpose", ""),
+                url=data.get("url", ""),
+                events=list(data.get("events") or []),
             )
-            webhooks._check_events(list(data.get("events") or []))
         except PacteError as error:
             raise ValidationError(str(error.message)) from None
         return data

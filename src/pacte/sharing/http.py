@@ -16,12 +16,15 @@ of Pacte from importing an HTTP library.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import socket
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
+import certifi
 import httpx
 from django.utils.translation import gettext as _
 
@@ -59,6 +62,12 @@ class SendFailed(PacteError):
         super().__init__(_("The recipient could not be reached (%(reason)s).") % {"reason": reason},
                          error_codes.SEND_FAILED)  # fmt: skip
         self.reason = reason
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """Return the TLS context of every call (certificates checked), built once: building it reads the CA file."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _public(address: IPAddress) -> bool:
@@ -175,7 +184,7 @@ def send(
     default_port = 443 if scheme == "https" else 80
     request_headers = {**(headers or {}), "Host": host if port == default_port else f"{host}:{port}"}
     try:
-        with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout) as client:
+        with httpx.Client(follow_redirects=False, trust_env=False, timeout=timeout, verify=_tls()) as client:
             request = client.build_request(
                 method.upper(),
                 target,

@@ -92,7 +92,12 @@ def _check_events(events: list[str]) -> list[str]:
     return sorted({*events, WebhookEvent.ACCOUNT_ERASED})
 
 
-def _check_endpoint(*, recipient: str, purpose: str, url: str) -> None:
+def webhook_endpoint_check(*, recipient: str, purpose: str, url: str, events: list[str]) -> list[str]:
+    """Refuse an endpoint the policy would not allow (coded ``PacteError``); return its events to store.
+
+    The recipient must be declared, the purpose one of its own, the URL pass ``sharing.http.check_url``,
+    the events known (``account.erased`` is added: the erasure notice is a duty, not an option).
+    """
     declared = policy_active().recipients.get(recipient)
     if declared is None:
         raise PacteError(
@@ -105,6 +110,7 @@ def _check_endpoint(*, recipient: str, purpose: str, url: str) -> None:
             % {"purpose": repr(purpose), "recipient": declared.name, "valid": ", ".join(declared.purposes)}
         )
     http.check_url(recipient=recipient, url=url)
+    return _check_events(events)
 
 
 @transaction.atomic
@@ -117,13 +123,13 @@ def webhook_endpoint_create(
     ``purpose`` is one of the recipient's (what the gate checks each event's data against).
     ``account.erased`` is always subscribed. Only the sealed secret is stored.
     """
-    _check_endpoint(recipient=recipient, purpose=purpose, url=url)
+    checked_events = webhook_endpoint_check(recipient=recipient, purpose=purpose, url=url, events=events)
     secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     endpoint = WebhookEndpoint(
         recipient=recipient,
         purpose=purpose,
         url=url,
-        events=_check_events(events),
+        events=checked_events,
         active=active,
         created_by=actor[:80],
     )
@@ -138,13 +144,10 @@ def webhook_endpoint_update(
     *, endpoint: WebhookEndpoint, purpose: str, url: str, events: list[str], active: bool
 ) -> WebhookEndpoint:
     """Change an endpoint's purpose, address, events or active flag (its recipient and secret stay)."""
-    _check_endpoint(recipient=endpoint.recipient, purpose=purpose, url=url)
-    endpoint.purpose, endpoint.url, endpoint.events, endpoint.active = (
-        purpose,
-        url,
-        _check_events(events),
-        active,
+    checked_events = webhook_endpoint_check(
+        recipient=endpoint.recipient, purpose=purpose, url=url, events=events
     )
+    endpoint.purpose, endpoint.url, endpoint.events, endpoint.active = purpose, url, checked_events, active
     endpoint.full_clean()
     endpoint.save(update_fields=["purpose", "url", "events", "active"])
     return endpoint
@@ -240,6 +243,9 @@ def webhook_notify_consent_withdrawn(*, subject_id: uuid.UUID | str, purpose: st
     Sent to the active endpoints subscribed to ``consent.withdrawn``: the pseudonymous reference and the
     purpose id, nothing else.
     """
+    endpoints = _endpoints(WebhookEvent.CONSENT_WITHDRAWN)
+    if not endpoints:  # the common case: no ledger read on every withdrawal
+        return []
     policy = policy_active()
     received = {
         recipient
@@ -247,7 +253,7 @@ def webhook_notify_consent_withdrawn(*, subject_id: uuid.UUID | str, purpose: st
         if used == purpose
     }
     deliveries = []
-    for endpoint in _endpoints(WebhookEvent.CONSENT_WITHDRAWN):
+    for endpoint in endpoints:
         declared = policy.recipients.get(endpoint.recipient)
         if declared is None or endpoint.recipient not in received or purpose not in declared.purposes:
             continue

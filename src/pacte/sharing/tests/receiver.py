@@ -64,6 +64,8 @@ def main() -> None:
     lock = threading.Lock()  # one request at a time decides "seen before?" and writes
 
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # headers and body go out at once (no delayed-ACK stall)
+
         def log_message(self, format: str, *args: object) -> None:  # quiet
             pass
 

@@ -366,3 +366,32 @@ def test_staff_register_an_endpoint_in_the_admin_and_see_its_secret_once(policy,
     )  # fmt: skip
     later = staff_client.get(f"/admin/sharing/webhookendpoint/{endpoint.pk}/change/").content.decode()
     assert shown not in later and "whsec_" not in later
+
+
+def test_an_endpoint_update_is_checked_and_a_deactivated_endpoint_is_not_called(
+    policy, receivers, django_capture_on_commit_callbacks
+) -> None:
+    port = free_port()
+    endpoint, secret = _endpoint(port)
+    receiver = receivers(secret, port=port)
+    with pytest.raises(PacteError) as refused:
+        webhooks.webhook_endpoint_update(
+            endpoint=endpoint,
+            purpose="payment",
+            url="https://evil.example/",
+            events=["order.paid"],
+            active=True,
+        )
+    assert refused.value.code == "sharing.undeclared_host"
+    endpoint.refresh_from_db()
+    assert endpoint.url == f"http://127.0.0.1:{port}/hook"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [delivery] = webhook_emit(event="order.paid", subject_id=_customer(), data=ORDER, actor="system")
+        webhooks.webhook_endpoint_update(
+            endpoint=endpoint, purpose="payment", url=endpoint.url, events=["order.paid"], active=False
+        )
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.last_error) == ("queued", "endpoint inactive")
+    assert receiver.requests() == 0
+    assert webhook_emit(event="order.paid", subject_id=_customer(), data=ORDER, actor="system") == []
