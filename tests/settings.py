@@ -11,3 +11,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 # A response that sets a cookie the policy does not declare fails the test (consent/middleware.py).
 PACTE_STRICT_COOKIES = True
+
+# The webhook tests post to receivers on 127.0.0.1 over plain HTTP (sharing.http); the tests of the
+# refusals switch these off again.
+PACTE_SHARING_ALLOW_INSECURE = True
+PACTE_SHARING_ALLOW_PRIVATE_NETWORKS = True

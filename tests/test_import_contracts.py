@@ -72,3 +72,53 @@ def test_a_wrong_import_breaks_a_contract(tmp_path: Path, module: str, source: s
     assert (
         broken in result.stdout and "pacte." + module.replace("/", ".").removesuffix(".py") in result.stdout
     )
+
+
+# --- One outbound HTTP client (issue 15): only pacte.sharing.http imports an HTTP library. ---
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("library", ["httpx", "requests", "urllib3", "aiohttp"])
+def test_an_http_library_outside_sharing_http_breaks_the_one_client_contract(
+    tmp_path: Path, library: str
+) -> None:
+    result = _lint(tmp_path, {"messaging/probe.py": f"import {library}\n"})
+    assert result.returncode != 0
+    assert f"pacte is not allowed to import {library}" in result.stdout
+    assert f"pacte.messaging.probe -> {library}" in result.stdout
+
+
+HTTP_STDLIB = ("urllib.request", "http.client")  # not expressible in import-linter (top-level names only)
+
+
+def _http_stdlib_imports(root: Path) -> list[str]:
+    """Return ``module: imported`` for each import of urllib.request / http.client under ``root``.
+
+    Tests are clients of Pacte's own server (live tests), not outbound integrations: they are skipped.
+    """
+    import ast
+
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent)
+        if "tests" in relative.parts or relative.as_posix() == "pacte/sharing/http.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            found += [f"{relative}: {name}" for name in names if name in HTTP_STDLIB]
+    return found
+
+
+def test_no_module_but_sharing_http_imports_urllib_request_or_http_client(tmp_path: Path) -> None:
+    assert _http_stdlib_imports(REPO / "src" / "pacte") == []
+    probe = tmp_path / "pacte" / "messaging"
+    probe.mkdir(parents=True)
+    (probe / "probe.py").write_text("from urllib import request\nimport http.client as h\n")
+    assert _http_stdlib_imports(tmp_path / "pacte") == [
+        "pacte/messaging/probe.py: urllib.request",
+        "pacte/messaging/probe.py: http.client",
+    ]

@@ -16,6 +16,7 @@ from pacte.ledger.selectors import entry_seqs, receipt_build
 from pacte.ledger.services import entry_append
 from pacte.policy import selectors as policy_selectors
 from pacte.policy import services as policy_services
+from pacte.sharing.webhooks import webhook_notify_consent_withdrawn
 from pacte.subjects.models import Subject
 
 
@@ -79,6 +80,8 @@ def consent_set(
     state.changed_at = now
     state.entry_seq = entry.seq
     state.save()
+    if not granted:  # tell the recipients that got data under this consent (operator webhooks)
+        webhook_notify_consent_withdrawn(subject_id=subject.pk, purpose=purpose)
     return state
 
 

@@ -93,6 +93,7 @@ def notice_context(policy: Policy, lang: str) -> dict[str, Any]:
                 "description": r.description.get(lang),
                 "purposes": [policy.purposes[p].label.get(lang) for p in r.purposes if p in policy.purposes],
                 "categories": [cat[c] for c in r.categories if c in cat],
+                "hosts": list(r.hosts),
             }
             for rid, r in policy.recipients.items()
         ]
@@ -181,7 +182,10 @@ def register_rows(policy: Policy) -> list[dict[str, Any]]:
                 "consent_required": purpose.consent_required,
                 "data_subjects": purpose.subjects.en if purpose.subjects else "customers and prospects",
                 "data_categories": list(purpose.categories),
-                "recipients": [f"{r.name} ({r.kind}, {r.country})" for _rid, r in recipients],
+                "recipients": [
+                    f"{r.name} ({r.kind}, {r.country}{'; hosts: ' + ', '.join(r.hosts) if r.hosts else ''})"
+                    for _rid, r in recipients
+                ],
                 "transfers_outside_eu": [
                     f"{r.name} ({r.country})" for _rid, r in recipients if r.country not in EU_EEA
                 ],

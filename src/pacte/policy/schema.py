@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# A host name in lower case (or an IPv4 literal), optionally ``*.`` for any name under it.
+_HOST = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 
 LegalBasis = Literal[
     "contract", "consent", "legal_obligation", "legitimate_interest", "vital_interest", "public_task"
@@ -160,6 +163,34 @@ class Recipient(Strict):
     consent_required: bool = False
     description: Text
     safeguards: Text | None = None
+    # The hosts Pacte may reach for this recipient (``pacte.sharing.http`` refuses any other): exact
+    # names, or ``*.example.com`` for any name under example.com (not example.com itself).
+    hosts: list[str] = []
+
+    @field_validator("hosts")
+    @classmethod
+    def check_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            if len(host) > 253 or not _HOST.match(host):
+                raise ValueError(
+                    f"{host!r} is not a host name — write it in lower case without scheme, port or path, "
+                    'e.g. "api.stripe.com", or "*.example.com" for any name under example.com'
+                )
+            if host.startswith("*.") and host.count(".") < 2:
+                raise ValueError(f"{host!r} covers a whole top-level domain — name the site: *.example.com")
+        if len(set(hosts)) != len(hosts):
+            raise ValueError("a host is listed twice — keep each once")
+        return hosts
+
+    def allows_host(self, host: str) -> bool:
+        """Tell whether ``host`` (a name or an IP literal, any case) is one this recipient declares."""
+        host = host.lower().rstrip(".")
+        return any(
+            host.endswith(pattern[1:]) and host != pattern[2:]
+            if pattern.startswith("*.")
+            else host == pattern
+            for pattern in self.hosts
+        )
 
 
 class Cookie(Strict):

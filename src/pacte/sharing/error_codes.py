@@ -22,3 +22,15 @@ AUTHORITY_SAME_PERSON = "sharing.authority_same_person"
 AUTHORITY_UNKNOWN_CATEGORY = "sharing.authority_unknown_category"
 AUTHORITY_UNKNOWN_KIND = "sharing.authority_unknown_kind"
 AUTHORITY_UNKNOWN_SUBJECT = "sharing.authority_unknown_subject"
+# The outbound HTTP client (sharing.http).
+BAD_URL = "sharing.bad_url"
+DISCLOSURE_MISMATCH = "sharing.disclosure_mismatch"
+INSECURE_URL = "sharing.insecure_url"
+PRIVATE_ADDRESS = "sharing.private_address"
+SEND_FAILED = "sharing.send_failed"
+UNDECLARED_HOST = "sharing.undeclared_host"
+
+# Operator webhooks (sharing.webhooks).
+NOTICE_EVENT = "sharing.notice_event"
+UNKNOWN_EVENT = "sharing.unknown_event"
+WEBHOOK_INVALID = "sharing.webhook_invalid"

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.utils import timezone
 
 from pacte.ledger.selectors import entry_rows
 from pacte.policy.selectors import policy_active
 from pacte.sharing.authority_selectors import disclosures_withheld
+from pacte.sharing.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
 @dataclass(frozen=True)
@@ -56,3 +60,39 @@ def disclosure_list(*, subject_id: uuid.UUID | str, lang: str) -> list[Disclosur
             )
         )
     return rows
+
+
+# --- Operator webhooks ----------------------------------------------------------------------------
+
+
+def disclosure_recipients(*, subject_id: uuid.UUID | str) -> set[tuple[str, str]]:
+    """Return the (recipient, purpose) pairs that received a disclosure about ``subject_id`` (the ledger's)."""
+    return {
+        (row["payload"]["recipient"], row["payload"]["purpose"])
+        for row in entry_rows(subject_id=subject_id)
+        if row["type"] == "disclosure"
+    }
+
+
+def webhook_deliveries_due(*, limit: int = 1000) -> list[str]:
+    """Return the ids of queued deliveries whose (next) attempt is due, oldest first."""
+    rows = WebhookDelivery.objects.filter(status=DeliveryStatus.QUEUED, next_attempt_at__lte=timezone.now())
+    return [str(pk) for pk in rows.order_by("next_attempt_at").values_list("pk", flat=True)[:limit]]
+
+
+def webhook_endpoints_undeclared() -> list[tuple[str, str]]:
+    """Return (endpoint id, reason) for each active endpoint the active policy no longer allows."""
+    policy = policy_active()
+    found = []
+    for endpoint in WebhookEndpoint.objects.filter(active=True).order_by("created_at"):
+        recipient = policy.recipients.get(endpoint.recipient)
+        host = (urlsplit(endpoint.url).hostname or "").lower()
+        if recipient is None:
+            found.append((str(endpoint.pk), f"recipient '{endpoint.recipient}' is not declared"))
+        elif endpoint.purpose not in recipient.purposes:
+            found.append(
+                (str(endpoint.pk), f"purpose '{endpoint.purpose}' is not one of '{endpoint.recipient}'s")
+            )
+        elif not recipient.allows_host(host):
+            found.append((str(endpoint.pk), f"host '{host}' is not among '{endpoint.recipient}'s hosts"))
+    return found

@@ -122,3 +122,16 @@ def disclose(
     return Disclosure(
         recipient=recipient, purpose=purpose, payload=payload, categories_sent=sent, stripped=stripped
     )
+
+
+def webhook_emit(
+    *, event: str, subject_id: uuid.UUID | str, data: dict[str, tuple[str, Any]], actor: str
+) -> list[Any]:
+    """Queue ``event`` to the operator's webhook endpoints, each payload minimised by ``disclose``.
+
+    See ``sharing.webhooks.webhook_emit`` (where the webhook services live).
+    """
+    # reason: webhooks builds on disclose above and imports this module; importing it here would be a cycle.
+    from pacte.sharing import webhooks
+
+    return webhooks.webhook_emit(event=event, subject_id=subject_id, data=data, actor=actor)

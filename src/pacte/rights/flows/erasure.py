@@ -22,6 +22,7 @@ from pacte.ledger.services import entry_append
 # ``tasks`` imports this module back; only its attributes are used here, at call time.
 from pacte.rights import error_codes, selectors, services, tasks
 from pacte.rights.models import Channel, IdentityCheck, Kind, RightsRequest, Status
+from pacte.sharing.webhooks import webhook_notify_erasure
 from pacte.subjects.models import Subject
 from pacte.subjects.registry import registrations
 from pacte.subjects.services import subject_mark_erased
@@ -122,6 +123,7 @@ def erasure_run(*, request: RightsRequest) -> RightsRequest:
         entry_append(
             type="account.erased", subject_id=subject.pk, actor=services.request_actor(request), payload={}
         )
+        webhook_notify_erasure(subject_id=subject.pk)  # art. 19: tell who received data, on commit
         request.status = Status.DONE
         request.progress = 100
         request.completed_at = timezone.now()
