@@ -11,3 +11,8 @@ TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBacken
 
 # A response that sets a cookie the policy does not declare fails the test (consent/middleware.py).
 PACTE_STRICT_COOKIES = True
+
+# Visits are counted only in the tests that turn it on (telemetry/tests): elsewhere a page view would write
+# to the telemetry and key databases those tests do not open. No background flush thread in tests.
+PACTE_TELEMETRY = False
+PACTE_TELEMETRY_FLUSH_THREAD = False

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "pacte.rights",
     "pacte.messaging",
     "pacte.sharing",
+    "pacte.telemetry",
     "pacte.api",
     "allauth",
     "allauth.account",
@@ -127,6 +128,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pacte.core.middleware.SecurityHeadersMiddleware",
+    # Page views and diagnostics, off the request path (telemetry/middleware.py); sees every final response.
+    "pacte.telemetry.middleware.TelemetryMiddleware",
     # Every cookie a response sets must be declared by the policy (fails in DEBUG and tests, logged otherwise).
     "pacte.consent.middleware.UndeclaredCookieMiddleware",
     "pacte.vault.middleware.VaultScopeMiddleware",
