@@ -371,3 +371,7 @@ LOGGING = {
 # --- Pacte ---------------------------------------------------------------------------------------
 # The policy file the running system obeys. Only pacte.policy reads it (see policy/app_settings.py).
 PACTE_POLICY_FILE = os.environ.get("PACTE_POLICY", str(PROJECT_DIR / "policies" / "plusuite.toml"))
+# Visit statistics (pacte.telemetry): MaxMind-format files the operator supplies for country/region and
+# provider; none by default (those columns stay empty, and the staff page says so). Never looked up remotely.
+PACTE_GEOIP_CITY_DB = os.environ.get("PACTE_GEOIP_CITY_DB", "")
+PACTE_GEOIP_ASN_DB = os.environ.get("PACTE_GEOIP_ASN_DB", "")

@@ -114,12 +114,3 @@ def purge_batch() -> int:
     """Rows deleted per transaction by the purges (PACTE_TELEMETRY_PURGE_BATCH, default 10 000)."""
     return max(1, _int("PACTE_TELEMETRY_PURGE_BATCH", 10_000))
 
-
-def geoip_city_db() -> str:
-    """Path of a MaxMind-format country/city database (PACTE_GEOIP_CITY_DB; none: no location)."""
-    return str(_value("PACTE_GEOIP_CITY_DB") or "")
-
-
-def geoip_isp_db() -> str:
-    """Path of a MaxMind-format ISP/ASN database (PACTE_GEOIP_ISP_DB; none: no provider)."""
-    return str(_value("PACTE_GEOIP_ISP_DB") or "")

@@ -11,7 +11,6 @@ failure here ever changes the response.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Callable
 from datetime import UTC
@@ -23,7 +22,7 @@ from pacte.core.accesslog import redact_path
 from pacte.policy.selectors import policy_active
 from pacte.telemetry import app_settings, services
 from pacte.telemetry.buffer import BUFFER, ERROR
-from pacte.telemetry.client import client_ip, truncate_ip
+from pacte.telemetry.client import IPAddress, client_ip, truncate_ip
 from pacte.telemetry.geo import geo_locator
 from pacte.telemetry.models import DiagnosticKind
 from pacte.telemetry.normalize import clean_path, referrer_host
@@ -35,7 +34,7 @@ logger = logging.getLogger("pacte.telemetry")
 OPT_OUT_COOKIE = "pacte_stats_optout"
 OPT_OUT_PATH = "/statistics/opt-out/"  # never counted: whoever opens it may be about to opt out
 UA_MAX = 512
-QUERY_MAX = 500
+QUERY_MAX = 1001  # normalize_query refuses longer queries: cut one past its limit
 DIAGNOSTIC_KINDS = {403: DiagnosticKind.FORBIDDEN, 429: DiagnosticKind.THROTTLED}
 
 
@@ -78,14 +77,8 @@ def _site(request: HttpRequest) -> str:
         return ""
 
 
-def _ip(request: HttpRequest) -> str | None:
-    ip = client_ip(request.META, trusted_proxies=app_settings.trusted_proxies())
-    if not ip:
-        return None
-    try:
-        return str(ipaddress.ip_address(ip))
-    except ValueError:
-        return None
+def _ip(request: HttpRequest) -> IPAddress | None:
+    return client_ip(request.META, trusted_proxies=app_settings.trusted_proxies())
 
 
 def observe(request: HttpRequest, response: HttpResponse) -> None:
@@ -94,8 +87,15 @@ def observe(request: HttpRequest, response: HttpResponse) -> None:
     kind = DiagnosticKind.ERROR if status >= 500 else DIAGNOSTIC_KINDS.get(status)
     if kind is not None:
         line = f"{request.method} {redact_path(request.get_full_path())} {request.META.get('SERVER_PROTOCOL', '')}"
+        ip = _ip(request)
         BUFFER.add_diagnostic(
-            DiagnosticData(time=services.now(), ip=_ip(request), request_line=line.strip(), status=status, kind=kind)
+            DiagnosticData(
+                time=services.now(),
+                ip=str(ip) if ip is not None else None,
+                request_line=line.strip(),
+                status=status,
+                kind=kind,
+            )
         )
         return
     if not is_page_view(request, response) or not may_count(request):

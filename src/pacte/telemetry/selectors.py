@@ -55,6 +55,7 @@ class Report:
     searches: list[TopRow]
     dropped: dict[str, int]
     location_available: bool = False
+    isp_available: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -105,6 +106,7 @@ def report(*, days: int = 30, at: datetime | None = None, limit: int = 10) -> Re
     k = policy_active().telemetry.search_min_visitors
     start, end = report_period(days=days, at=at)
     totals = daily_totals(start=start, end=end)
+    available = geo_locator().available
     top = {
         str(dimension): [
             TopRow(value=value, views=suppress(views, k), visitors=suppress(visitors, k))
@@ -129,5 +131,6 @@ def report(*, days: int = 30, at: datetime | None = None, limit: int = 10) -> Re
             for query, visitors in search_queries(start=start, end=end, limit=limit)
         ],
         dropped=drops(start=start, end=end),
-        location_available=geo_locator().available,
+        location_available=available["location"],
+        isp_available=available["isp"],
     )

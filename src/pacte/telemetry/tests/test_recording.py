@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from ipaddress import ip_address
 
 import pytest
 from django.core.cache import cache
@@ -45,7 +46,7 @@ def test_a_page_view_keeps_the_page_the_referrer_host_the_browser_and_a_day_key_
     assert hit.is_bot is False and hit.browser
     day = hit.minute.date()
     assert hit.visitor_key == services.visitor_key(
-        salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(VISITOR), user_agent=FIREFOX
+        salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip_address(VISITOR)), user_agent=FIREFOX
     )
     stored = [str(getattr(hit, f.attname)) for f in Hit._meta.concrete_fields]
     assert VISITOR not in stored and all(VISITOR not in value for value in stored)
@@ -63,7 +64,7 @@ def test_the_same_visitor_has_one_key_a_day_and_another_key_the_next_day(telemet
     tomorrow = services.visitor_key(
         salt=services.salt_of(today + datetime.timedelta(days=1)),
         site="testserver",
-        truncated_ip=truncate_ip(VISITOR),
+        truncated_ip=truncate_ip(ip_address(VISITOR)),
         user_agent=FIREFOX,
     )
     assert tomorrow != hits[0].visitor_key
@@ -127,7 +128,7 @@ def test_an_untrusted_forwarded_for_is_ignored_and_a_trusted_proxy_is_believed(t
 
     def key(ip: str) -> str:
         return services.visitor_key(
-            salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip), user_agent=FIREFOX
+            salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip_address(ip)), user_agent=FIREFOX
         )
 
     assert first.visitor_key == key("10.0.0.5")
