@@ -1,17 +1,35 @@
-"""Telemetry settings, read lazily (environment first, then Django settings)."""
+"""Telemetry settings, read lazily (environment first, then Django settings).
+
+The middleware reads several of them on every request: each value is cached once read, and the cache
+is emptied whenever a Django setting changes (tests) — the environment is read at first use only.
+"""
 
 from __future__ import annotations
 
 import os
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+_MISSING = object()
+_cache: dict[str, object] = {}
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: object) -> None:
+    _cache.clear()
 
 
 def _value(name: str) -> object:
-    value = os.environ.get(name)
-    if value is not None and value != "":
+    value = _cache.get(name, _MISSING)
+    if value is not _MISSING:
         return value
-    return getattr(settings, name, None)
+    value = os.environ.get(name)
+    if value is None or value == "":
+        value = getattr(settings, name, None)
+    _cache[name] = value
+    return value
 
 
 def _int(name: str, default: int) -> int:

@@ -105,7 +105,9 @@ def observe(request: HttpRequest, response: HttpResponse) -> None:
     ip = _ip(request)
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:UA_MAX]
     agent = classify(user_agent)
-    location = geo_locator().lookup(ip) if ip else None
+    locator = geo_locator()
+    available = locator.available
+    location = locator.lookup(ip) if ip is not None and (available["location"] or available["isp"]) else None
     site = _site(request)
     key = services.visitor_key(
         salt=services.salt_of(day), site=site, truncated_ip=truncate_ip(ip) if ip else "", user_agent=user_agent
