@@ -210,3 +210,12 @@ def test_garbage_headers_never_fail_the_page(telemetry, user_agent, referer, for
     for hit in Hit.objects.all():
         assert len(hit.path) <= 512 and len(hit.referrer_host) <= 255 and len(hit.visitor_key) == 32
     assert not DropCount.objects.filter(reason="write").exists()
+
+
+def test_the_notice_links_to_the_opt_out_page_in_both_languages() -> None:
+    english = Client(HTTP_ACCEPT_LANGUAGE="en").get("/privacy/").content.decode()
+    assert 'href="/statistics/opt-out/"' in english and "how to opt out" in english
+    french = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/privacy/").content.decode()
+    assert 'href="/statistics/opt-out/"' in french and "comment les refuser" in french
+    page = Client(HTTP_ACCEPT_LANGUAGE="fr").get("/statistics/opt-out/").content.decode()
+    assert "Ne pas compter mes visites" in page
