@@ -54,10 +54,14 @@ def main() -> None:
 
     wrapped = TelemetryMiddleware(view)
     factory = RequestFactory()
-    agents = [f"Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0" for v in range(100, 130)]
+    agents = [
+        f"Mozilla/5.0 (X11; Linux x86_64; rv:{v}.0) Gecko/20100101 Firefox/{v}.0" for v in range(100, 130)
+    ]
     requests = []
     for n in range(20_000):
-        request = factory.get("/shop/item/", HTTP_USER_AGENT=agents[n % len(agents)], HTTP_REFERER="https://www.example.org/x")
+        request = factory.get(
+            "/shop/item/", HTTP_USER_AGENT=agents[n % len(agents)], HTTP_REFERER="https://www.example.org/x"
+        )
         request.META["REMOTE_ADDR"] = f"81.2.{n % 250}.{n % 200 + 1}"
         requests.append(request)
     for request in requests[:500]:  # warm caches (salt, user-agent LRU, policy)
@@ -71,7 +75,11 @@ def main() -> None:
         wrapped(request)
         with_times.append(time.perf_counter() - start)
     BUFFER.reset()
-    figure("middleware_p50_overhead", (statistics.median(with_times) - statistics.median(bare_times)) * 1000, "ms")
+    figure(
+        "middleware_p50_overhead",
+        (statistics.median(with_times) - statistics.median(bare_times)) * 1000,
+        "ms",
+    )
     figure("middleware_p99", sorted(with_times)[int(len(with_times) * 0.99)] * 1000, "ms")
 
     # 2. Ingest: batches of 1,000 through services.hits_record (one transaction, bulk INSERT).
@@ -128,14 +136,31 @@ def main() -> None:
     # 4. A year of rollups: 366 days × (totals + 200 pages + the other dimensions), then the report.
     today = now.date()
     DailyTotal.objects.bulk_create(
-        [DailyTotal(day=today - timedelta(days=d), views=5000, visitors=800, bot_views=300) for d in range(366)]
+        [
+            DailyTotal(day=today - timedelta(days=d), views=5000, visitors=800, bot_views=300)
+            for d in range(366)
+        ]
     )
     counts = []
     for d in range(366):
         day = today - timedelta(days=d)
-        counts += [DailyCount(day=day, dimension=Dimension.PAGE, value=f"/page/{p}/", views=25, visitors=10) for p in range(200)]
-        for dimension in (Dimension.REFERRER, Dimension.BROWSER, Dimension.OS, Dimension.DEVICE, Dimension.COUNTRY, Dimension.REGION, Dimension.ISP):
-            counts += [DailyCount(day=day, dimension=dimension, value=f"v{v}", views=100, visitors=40) for v in range(10)]
+        counts += [
+            DailyCount(day=day, dimension=Dimension.PAGE, value=f"/page/{p}/", views=25, visitors=10)
+            for p in range(200)
+        ]
+        for dimension in (
+            Dimension.REFERRER,
+            Dimension.BROWSER,
+            Dimension.OS,
+            Dimension.DEVICE,
+            Dimension.COUNTRY,
+            Dimension.REGION,
+            Dimension.ISP,
+        ):
+            counts += [
+                DailyCount(day=day, dimension=dimension, value=f"v{v}", views=100, visitors=40)
+                for v in range(10)
+            ]
     DailyCount.objects.bulk_create(counts, batch_size=5000)
     selectors.report(days=366)  # warm
     times = []

@@ -131,4 +131,3 @@ def rollup_months() -> int:
 def purge_batch() -> int:
     """Rows deleted per transaction by the purges (PACTE_TELEMETRY_PURGE_BATCH, default 10 000)."""
     return max(1, _int("PACTE_TELEMETRY_PURGE_BATCH", 10_000))
-

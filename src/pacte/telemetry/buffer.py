@@ -13,6 +13,7 @@ PACTE_TELEMETRY_BUFFER_MAX. A full buffer and a visitor key over its rate drop h
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -140,7 +141,9 @@ class Buffer:
             if not len(batch) and not batch.drops:
                 return 0
             try:
-                written = services.hits_record(hits=batch.hits, searches=batch.searches, drops=dict(batch.drops))
+                written = services.hits_record(
+                    hits=batch.hits, searches=batch.searches, drops=dict(batch.drops)
+                )
                 if batch.diagnostics:
                     services.diagnostics_record(events=batch.diagnostics)
             except Exception as error:  # the database is down or locked: count the loss, never raise
@@ -190,10 +193,9 @@ def flush_when_due(**kwargs: object) -> None:
 
 
 def flush_at_exit() -> None:
-    try:
+    """Write what is left when the process ends cleanly (a crash loses it: see the module docstring)."""
+    with contextlib.suppress(Exception):  # the process is ending: nothing left to tell
         BUFFER.flush()
-    except Exception:  # noqa: S110 - the process is ending: nothing left to tell
-        pass
 
 
 atexit.register(flush_at_exit)

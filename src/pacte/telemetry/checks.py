@@ -80,8 +80,8 @@ def consent_mode_warnings() -> list[Warning]:
     return [
         Warning(
             f"Statistics need consent ('{purpose_id}'), but the cookie banner never asks for it: no visit will be counted.",
-            hint=f"Declare a non-essential cookie with purpose = \"{purpose_id}\" (e.g. the statistics opt-out "
-            "cookie with category = \"analytics\"), or make the purpose legitimate interest (CNIL exemption).",
+            hint=f'Declare a non-essential cookie with purpose = "{purpose_id}" (e.g. the statistics opt-out '
+            'cookie with category = "analytics"), or make the purpose legitimate interest (CNIL exemption).',
             id="telemetry.W003",
         )
     ]

@@ -51,7 +51,9 @@ def consent_purpose_required() -> str | None:
 def may_count(request: HttpRequest) -> bool:
     """Tell whether this browser's visits may be counted (DNT/GPC, opt-out cookie, consent mode)."""
     meta = request.META
-    if app_settings.honour_dnt() and ("1" in (meta.get("HTTP_DNT", "")[:4], meta.get("HTTP_SEC_GPC", "")[:4])):
+    if app_settings.honour_dnt() and (
+        "1" in (meta.get("HTTP_DNT", "")[:4], meta.get("HTTP_SEC_GPC", "")[:4])
+    ):
         return False
     if request.COOKIES.get(OPT_OUT_COOKIE) == "1":
         return False
@@ -110,13 +112,18 @@ def observe(request: HttpRequest, response: HttpResponse) -> None:
     location = locator.lookup(ip) if ip is not None and (available["location"] or available["isp"]) else None
     site = _site(request)
     key = services.visitor_key(
-        salt=services.salt_of(day), site=site, truncated_ip=truncate_ip(ip) if ip else "", user_agent=user_agent
+        salt=services.salt_of(day),
+        site=site,
+        truncated_ip=truncate_ip(ip) if ip else "",
+        user_agent=user_agent,
     )
     path = clean_path(request.path)
     hit = HitData(
         minute=moment.replace(second=0, microsecond=0),
         path=path,
-        referrer_host=referrer_host(request.META.get("HTTP_REFERER", ""), own_hosts={site.rsplit(":", 1)[0], site})
+        referrer_host=referrer_host(
+            request.META.get("HTTP_REFERER", ""), own_hosts={site.rsplit(":", 1)[0], site}
+        )
         or "",
         browser=agent.browser or "",
         browser_major=str(agent.browser_major or ""),
@@ -149,8 +156,9 @@ class TelemetryMiddleware:
         if app_settings.enabled():
             try:
                 observe(request, response)
-            except Exception as error:  # garbage input or a broken location database: count it, serve the page
+            except (
+                Exception
+            ) as error:  # garbage input or a broken location database: count it, serve the page
                 logger.warning("telemetry: a request could not be counted (%s)", type(error).__name__)
                 BUFFER.count_drop(ERROR)
         return response
-

@@ -92,7 +92,9 @@ class SearchQueryDay(models.Model):
     visitors = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "query"], name="telemetry_searchqueryday_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "query"], name="telemetry_searchqueryday_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.query}"
@@ -113,7 +115,9 @@ class SearchPending(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "digest", "visitor_key"], name="telemetry_searchpending_unique")
+            models.UniqueConstraint(
+                fields=["day", "digest", "visitor_key"], name="telemetry_searchpending_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -213,8 +213,18 @@ def _drops_add(drops: dict[str, int], day: date) -> None:
 
 
 HIT_COLUMNS = (
-    "minute", "path", "referrer_host", "browser", "browser_major", "os", "device", "country", "region", "isp",
-    "visitor_key", "is_bot",
+    "minute",
+    "path",
+    "referrer_host",
+    "browser",
+    "browser_major",
+    "os",
+    "device",
+    "country",
+    "region",
+    "isp",
+    "visitor_key",
+    "is_bot",
 )
 
 
@@ -223,9 +233,7 @@ def _insert_hits(rows: list[Hit]) -> None:
     would otherwise bound ingestion at a few thousand hits a second."""
     connection = connections[ALIAS]
     adapt = connection.ops.adapt_datetimefield_value
-    values = [
-        (adapt(row.minute), *(getattr(row, column) for column in HIT_COLUMNS[1:])) for row in rows
-    ]
+    values = [(adapt(row.minute), *(getattr(row, column) for column in HIT_COLUMNS[1:])) for row in rows]
     table = connection.ops.quote_name(Hit._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(column) for column in HIT_COLUMNS)
     with connection.cursor() as cursor:
@@ -275,7 +283,13 @@ class DiagnosticData:
 def diagnostics_record(*, events: Iterable[DiagnosticData]) -> int:
     """Write errors and security events (full IP and request line); return how many."""
     rows = [
-        Diagnostic(time=e.time, ip=e.ip or None, request_line=_cut(e.request_line, 1024), status=e.status, kind=e.kind)
+        Diagnostic(
+            time=e.time,
+            ip=e.ip or None,
+            request_line=_cut(e.request_line, 1024),
+            status=e.status,
+            kind=e.kind,
+        )
         for e in events
     ]
     Diagnostic.objects.bulk_create(rows, batch_size=500)
@@ -301,7 +315,11 @@ def search_min_visitors() -> int:
 
 def _unseal(salt: bytes, sealed: bytes, day: date) -> str | None:
     try:
-        return AESGCM(_search_seal_key(salt)).decrypt(sealed[:12], sealed[12:], day.isoformat().encode()).decode()
+        return (
+            AESGCM(_search_seal_key(salt))
+            .decrypt(sealed[:12], sealed[12:], day.isoformat().encode())
+            .decode()
+        )
     except (InvalidTag, ValueError, UnicodeDecodeError):
         return None
 
@@ -365,14 +383,19 @@ def rollup_day(*, day: date, at: datetime | None = None) -> RollupResult:
     if pending.exists():
         k = search_min_visitors()
         try:
-            salt: bytes | None = keyring.dated_secret(SALT_PREFIX, day) if keyring.dated_secret_exists(
-                SALT_PREFIX, day
-            ) else None
+            salt: bytes | None = (
+                keyring.dated_secret(SALT_PREFIX, day)
+                if keyring.dated_secret_exists(SALT_PREFIX, day)
+                else None
+            )
         except Exception:  # the key store is unreachable: keep what was kept, retry at the next rollup
             salt = None
         if salt is not None:
             groups = (
-                pending.values("digest").annotate(v=Count("visitor_key", distinct=True)).filter(v__gte=k).order_by()
+                pending.values("digest")
+                .annotate(v=Count("visitor_key", distinct=True))
+                .filter(v__gte=k)
+                .order_by()
             )
             found: list[SearchQueryDay] = []
             for group in groups:
@@ -425,7 +448,11 @@ def retention_cutoff(moment: datetime, duration: Duration) -> datetime:
     """Return ``moment`` minus an ISO 8601 duration (calendar months and years)."""
     back = _months_back(moment, duration.years * 12 + duration.months)
     return back - timedelta(
-        weeks=duration.weeks, days=duration.days, hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds
+        weeks=duration.weeks,
+        days=duration.days,
+        hours=duration.hours,
+        minutes=duration.minutes,
+        seconds=duration.seconds,
     )
 
 

@@ -33,10 +33,16 @@ def consent_mode_policy(tmp_path: Path) -> Path:
     text = (POLICIES / "aplusc.toml").read_text()
     statistics = text.index("[purposes.statistics]")
     basis = text.index('legal_basis = "legitimate_interest"', statistics)
-    text = text[:basis] + 'legal_basis = "consent"\nconsent_required = true' + text[basis + len('legal_basis = "legitimate_interest"') :]
+    text = (
+        text[:basis]
+        + 'legal_basis = "consent"\nconsent_required = true'
+        + text[basis + len('legal_basis = "legitimate_interest"') :]
+    )
     cookie = text.index("[cookies.pacte_stats_optout]")
     category = text.index('category = "strictly_necessary"', cookie)
-    text = text[:category] + 'category = "analytics"' + text[category + len('category = "strictly_necessary"') :]
+    text = (
+        text[:category] + 'category = "analytics"' + text[category + len('category = "strictly_necessary"') :]
+    )
     path = tmp_path / "consent-mode.toml"
     path.write_text(text)
     return path

@@ -71,7 +71,9 @@ def test_consent_mode_without_a_banner_question_is_warned(settings, tmp_path) ->
     assert consent_mode_warnings() == []  # the test policy's opt-out cookie is an analytics one: asked
     path = tmp_path / "unasked.toml"
     path.write_text(
-        (tmp_path / "consent-mode.toml").read_text().replace('category = "analytics"', 'category = "strictly_necessary"')
+        (tmp_path / "consent-mode.toml")
+        .read_text()
+        .replace('category = "analytics"', 'category = "strictly_necessary"')
     )
     settings.PACTE_POLICY_FILE = str(path)
     assert [w.id for w in consent_mode_warnings()] == ["telemetry.W003"]

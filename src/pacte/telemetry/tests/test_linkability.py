@@ -58,9 +58,14 @@ def _tables(alias: str, labels: set[str] | None = None) -> list[str]:
 
 
 def test_after_48_hours_no_visit_can_be_attributed_to_the_customer(telemetry) -> None:
-    user = user_create(email="dominique@example.fr", password=PASSWORD, birth_date=None, name="Dominique Bernard")
+    user = user_create(
+        email="dominique@example.fr", password=PASSWORD, birth_date=None, name="Dominique Bernard"
+    )
     client = Client(HTTP_ACCEPT_LANGUAGE="en", HTTP_USER_AGENT=FIREFOX, REMOTE_ADDR=CUSTOMER_IP)
-    assert client.post("/accounts/login/", {"login": "dominique@example.fr", "password": PASSWORD}).status_code == 302
+    assert (
+        client.post("/accounts/login/", {"login": "dominique@example.fr", "password": PASSWORD}).status_code
+        == 302
+    )
     for path in ("/", "/account/", "/privacy/", "/terms/", "/account/consents/", "/", "/privacy/?q=x"):
         assert client.get(path, HTTP_REFERER="https://www.example.org/from").status_code == 200, path
     telemetry.flush()
@@ -73,7 +78,10 @@ def test_after_48_hours_no_visit_can_be_attributed_to_the_customer(telemetry) ->
 
     # Today the operator could still recompute the key from what a request shows: that is the point of a day key.
     key_today = services.visitor_key(
-        salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip_address(CUSTOMER_IP)), user_agent=FIREFOX
+        salt=services.salt_of(day),
+        site="testserver",
+        truncated_ip=truncate_ip(ip_address(CUSTOMER_IP)),
+        user_agent=FIREFOX,
     )
     assert key_today == hits[0].visitor_key
 
@@ -91,9 +99,14 @@ def test_after_48_hours_no_visit_can_be_attributed_to_the_customer(telemetry) ->
     assert CUSTOMER_IP not in telemetry_values and all(CUSTOMER_IP not in value for value in telemetry_values)
 
     # 2. The salt of that day is gone from the key store, so the key cannot be recomputed from any secret left.
-    assert not SystemSecret.objects.filter(name__startswith=f"{services.SALT_PREFIX}@{day.isoformat()}").exists()
+    assert not SystemSecret.objects.filter(
+        name__startswith=f"{services.SALT_PREFIX}@{day.isoformat()}"
+    ).exists()
     ring = master_key_ring()
-    candidates = [ring.unwrap(s.master_key_id, s.wrapped, context=f"secret|{s.name}") for s in SystemSecret.objects.all()]
+    candidates = [
+        ring.unwrap(s.master_key_id, s.wrapped, context=f"secret|{s.name}")
+        for s in SystemSecret.objects.all()
+    ]
     message = "\x1f".join(("testserver", truncate_ip(ip_address(CUSTOMER_IP)), FIREFOX)).encode()
     for secret in candidates:
         assert hmac.new(secret, message, hashlib.sha256).hexdigest()[:32] != hits[0].visitor_key

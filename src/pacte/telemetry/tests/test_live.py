@@ -43,7 +43,9 @@ def _rows(home: Path) -> int:
 
 def _visit(port: int, n: int) -> int:
     # Loopback addresses all truncate to 127.0.0.0: distinct browsers make distinct visitors.
-    status, _, _ = Browser(port).request("GET", "/privacy/" if n % 2 else "/", headers={"User-Agent": f"Mozilla/5.0 Live/{n}"})
+    status, _, _ = Browser(port).request(
+        "GET", "/privacy/" if n % 2 else "/", headers={"User-Agent": f"Mozilla/5.0 Live/{n}"}
+    )
     return status
 
 
@@ -58,10 +60,14 @@ def _wait_rows(home: Path, expected: int, timeout: float = 20) -> int:
     return rows
 
 
-def test_hits_from_two_web_workers_reach_the_telemetry_database_and_a_crash_loses_one_buffer(tmp_path, capsys) -> None:
+def test_hits_from_two_web_workers_reach_the_telemetry_database_and_a_crash_loses_one_buffer(
+    tmp_path, capsys
+) -> None:
     home = tmp_path / "home"
     port = free_port()
-    proc = start_serve(tmp_path, port, tmp_path / "serve.log", home, "--web-workers", "2", "--no-worker", "--no-scheduler")
+    proc = start_serve(
+        tmp_path, port, tmp_path / "serve.log", home, "--web-workers", "2", "--no-worker", "--no-scheduler"
+    )
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
             assert set(pool.map(lambda n: _visit(port, n), range(60))) == {200}

@@ -36,7 +36,9 @@ def _client(**extra: str) -> Client:
 
 
 def test_a_page_view_keeps_the_page_the_referrer_host_the_browser_and_a_day_key_only(telemetry) -> None:
-    response = _client().get("/privacy/?utm_source=mail&token=abc", HTTP_REFERER="https://www.example.org/a/b?x=1")
+    response = _client().get(
+        "/privacy/?utm_source=mail&token=abc", HTTP_REFERER="https://www.example.org/a/b?x=1"
+    )
     assert response.status_code == 200 and set(response.cookies) <= {"csrftoken"}  # none for counting
 
     [hit] = _hits()
@@ -46,7 +48,10 @@ def test_a_page_view_keeps_the_page_the_referrer_host_the_browser_and_a_day_key_
     assert hit.is_bot is False and hit.browser
     day = hit.minute.date()
     assert hit.visitor_key == services.visitor_key(
-        salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip_address(VISITOR)), user_agent=FIREFOX
+        salt=services.salt_of(day),
+        site="testserver",
+        truncated_ip=truncate_ip(ip_address(VISITOR)),
+        user_agent=FIREFOX,
     )
     stored = [str(getattr(hit, f.attname)) for f in Hit._meta.concrete_fields]
     assert VISITOR not in stored and all(VISITOR not in value for value in stored)
@@ -83,7 +88,9 @@ def test_admin_staff_api_static_posts_errors_and_non_html_are_not_page_views(tel
 
 
 @pytest.mark.parametrize("header", ["HTTP_DNT", "HTTP_SEC_GPC"])
-def test_do_not_track_and_global_privacy_control_are_honoured_unless_turned_off(telemetry, settings, header) -> None:
+def test_do_not_track_and_global_privacy_control_are_honoured_unless_turned_off(
+    telemetry, settings, header
+) -> None:
     _client(**{header: "1"}).get("/")
     assert _hits() == []
     _client(**{header: "0"}).get("/")
@@ -93,7 +100,9 @@ def test_do_not_track_and_global_privacy_control_are_honoured_unless_turned_off(
     assert len(_hits()) == 2
 
 
-def test_the_opt_out_link_sets_a_declared_cookie_and_stops_counting_and_opting_in_again_resumes(telemetry) -> None:
+def test_the_opt_out_link_sets_a_declared_cookie_and_stops_counting_and_opting_in_again_resumes(
+    telemetry,
+) -> None:
     client = _client()
     page = client.get("/statistics/opt-out/")
     assert page.status_code == 200
@@ -128,7 +137,10 @@ def test_an_untrusted_forwarded_for_is_ignored_and_a_trusted_proxy_is_believed(t
 
     def key(ip: str) -> str:
         return services.visitor_key(
-            salt=services.salt_of(day), site="testserver", truncated_ip=truncate_ip(ip_address(ip)), user_agent=FIREFOX
+            salt=services.salt_of(day),
+            site="testserver",
+            truncated_ip=truncate_ip(ip_address(ip)),
+            user_agent=FIREFOX,
         )
 
     assert first.visitor_key == key("10.0.0.5")
@@ -171,7 +183,14 @@ def test_errors_and_refused_requests_are_diagnostics_with_the_full_address_and_n
     [event] = Diagnostic.objects.all()
     assert event.ip == VISITOR and event.status == 403 and event.kind == "forbidden"
     assert event.request_line == "POST /cookies/?:query HTTP/1.1"
-    assert {f.name for f in Diagnostic._meta.get_fields()} == {"id", "time", "ip", "request_line", "status", "kind"}
+    assert {f.name for f in Diagnostic._meta.get_fields()} == {
+        "id",
+        "time",
+        "ip",
+        "request_line",
+        "status",
+        "kind",
+    }
 
 
 def _html(request):  # a page for the middleware alone
@@ -188,7 +207,9 @@ def _html(request):  # a page for the middleware alone
     dnt=st.text(max_size=5),
     query=st.text(max_size=1000),
 )
-def test_garbage_headers_never_fail_the_page(telemetry, user_agent, referer, forwarded, remote, path, dnt, query) -> None:
+def test_garbage_headers_never_fail_the_page(
+    telemetry, user_agent, referer, forwarded, remote, path, dnt, query
+) -> None:
     cache.clear()
     factory = RequestFactory()
     safe = "/" + "".join(ch for ch in path if ch.isprintable() and ch not in "?#").lstrip("/")

@@ -67,20 +67,29 @@ def test_rollups_equal_the_raw_counts_and_running_again_changes_nothing() -> Non
             if value:
                 views[value] += 1
                 visitors[value].add(hit.visitor_key)
-        stored = {row.value: (row.views, row.visitors) for row in DailyCount.objects.filter(day=DAY, dimension=dimension)}
+        stored = {
+            row.value: (row.views, row.visitors)
+            for row in DailyCount.objects.filter(day=DAY, dimension=dimension)
+        }
         assert stored == {value: (views[value], len(visitors[value])) for value in views}, dimension
     regions = Counter(f"{h.country}/{h.region}" for h in humans if h.region)
     assert {r.value: r.views for r in DailyCount.objects.filter(day=DAY, dimension="region")} == dict(regions)
 
     before = sorted(DailyCount.objects.filter(day=DAY).values_list("dimension", "value", "views", "visitors"))
     services.rollup_day(day=DAY, at=NOON)
-    assert sorted(DailyCount.objects.filter(day=DAY).values_list("dimension", "value", "views", "visitors")) == before
+    assert (
+        sorted(DailyCount.objects.filter(day=DAY).values_list("dimension", "value", "views", "visitors"))
+        == before
+    )
     # Raw hits purged: the aggregates stay as they were.
     services.purge_hits(older_than=NOON + timedelta(days=3), batch=50)
     assert Hit.objects.count() == 0
     services.rollup_day(day=DAY, at=NOON + timedelta(days=3))
     assert DailyTotal.objects.get(day=DAY).views == len(humans)
-    assert sorted(DailyCount.objects.filter(day=DAY).values_list("dimension", "value", "views", "visitors")) == before
+    assert (
+        sorted(DailyCount.objects.filter(day=DAY).values_list("dimension", "value", "views", "visitors"))
+        == before
+    )
 
 
 def test_a_search_is_kept_only_when_k_distinct_visitors_asked_it_and_nothing_else_remains() -> None:
@@ -92,7 +101,10 @@ def test_a_search_is_kept_only_when_k_distinct_visitors_asked_it_and_nothing_els
     assert services.search_record(query="vélo", visitor_key=f"{15:032x}", day=DAY) is True
     assert services.search_record(query="   ", visitor_key=f"{15:032x}", day=DAY) is False
     # No query text is stored while it waits.
-    assert not any(b"chaussures" in bytes(s) or b"v\xc3\xa9lo" in bytes(s) for s in SearchPending.objects.values_list("sealed", flat=True))
+    assert not any(
+        b"chaussures" in bytes(s) or b"v\xc3\xa9lo" in bytes(s)
+        for s in SearchPending.objects.values_list("sealed", flat=True)
+    )
 
     services.rollup_day(day=DAY, at=NOON)  # during the day: kept so far, pending rows wait
     assert list(SearchQueryDay.objects.values_list("query", "visitors")) == [("vélo", 6)]
@@ -111,7 +123,9 @@ def test_the_search_parameter_of_a_page_view_reaches_the_k_threshold(settings) -
     settings.PACTE_TELEMETRY = True
     BUFFER.reset()
     for n in range(5):
-        Client(REMOTE_ADDR=f"198.51.{n}.1", HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0").get("/", {"q": "Horaires"})
+        Client(REMOTE_ADDR=f"198.51.{n}.1", HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0").get(
+            "/", {"q": "Horaires"}
+        )
     Client(REMOTE_ADDR="198.51.9.1").get("/", {"q": "rare query"})
     BUFFER.flush()
     today = services.utc_day(services.now())
@@ -178,7 +192,13 @@ def test_each_subcommand_has_help(action, capsys) -> None:
 def test_diagnostics_older_than_the_policy_retention_are_purged_in_batches() -> None:
     now = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
     events = [
-        DiagnosticData(time=now - timedelta(days=days), ip="203.0.113.9", request_line="GET / HTTP/1.1", status=500, kind="error")
+        DiagnosticData(
+            time=now - timedelta(days=days),
+            ip="203.0.113.9",
+            request_line="GET / HTTP/1.1",
+            status=500,
+            kind="error",
+        )
         for days in (1, 200, 364, 366, 400, 800)
     ]
     services.diagnostics_record(events=events)
@@ -201,8 +221,13 @@ def test_salts_are_destroyed_48_hours_after_their_day_began() -> None:
 
 def _staff_client(*, permission: bool) -> Client:
     """A staff member signed in the only way there is (password, then TOTP), with or without the permission."""
-    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
-    from allauth.mfa.totp.internal.auth import yield_hotp_counters_from_time
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
     from django.contrib.auth.models import Permission
 
     staff = user_create(
@@ -227,10 +252,16 @@ def test_the_staff_page_needs_the_permission_and_says_when_no_location_database_
 def test_the_staff_page_shows_suppressed_aggregates_in_french_and_english() -> None:
     services.hits_record(
         hits=[
-            HitData(services.now(), "/", "", "Firefox", "128", "Linux", "desktop", "", "", "", f"{n:032x}", False)
+            HitData(
+                services.now(), "/", "", "Firefox", "128", "Linux", "desktop", "", "", "", f"{n:032x}", False
+            )
             for n in range(6)
         ]
-        + [HitData(services.now(), "/rare/", "", "Lynx", "2", "Linux", "desktop", "", "", "", "f" * 32, False)]
+        + [
+            HitData(
+                services.now(), "/rare/", "", "Lynx", "2", "Linux", "desktop", "", "", "", "f" * 32, False
+            )
+        ]
     )
     services.rollup_recent()
     client = _staff_client(permission=True)

@@ -21,10 +21,14 @@ class Command(BaseCommand):
         report = sub.add_parser(
             "report", help="Visitors, page views and top lists of the last N days (counts below k as '< k')."
         )
-        report.add_argument("--days", type=int, default=30, help="How many days back, today included (default 30).")
+        report.add_argument(
+            "--days", type=int, default=30, help="How many days back, today included (default 30)."
+        )
         report.add_argument("--json", action="store_true", help="Print JSON instead of text.")
         report.add_argument("--limit", type=int, default=10, help="Rows per top list (default 10).")
-        rollup = sub.add_parser("rollup", help="Compute the daily aggregates (yesterday and today, or --day).")
+        rollup = sub.add_parser(
+            "rollup", help="Compute the daily aggregates (yesterday and today, or --day)."
+        )
         rollup.add_argument("--day", help="One UTC day, YYYY-MM-DD (safe to run again).")
         sub.add_parser(
             "purge",
@@ -42,10 +46,14 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
             return
-        self.stdout.write(f"Visit statistics {report.start} → {report.end} (UTC days; counts below {report.k} as '< {report.k}')")
+        self.stdout.write(
+            f"Visit statistics {report.start} → {report.end} (UTC days; counts below {report.k} as '< {report.k}')"
+        )
         self.stdout.write(f"Page views: {report.views}   robots (apart): {report.bot_views}")
         if not report.location_available:
-            self.stdout.write("No location database configured (PACTE_GEOIP_CITY_DB): countries and regions stay empty.")
+            self.stdout.write(
+                "No location database configured (PACTE_GEOIP_CITY_DB): countries and regions stay empty."
+            )
         if not report.isp_available:
             self.stdout.write("No provider database configured (PACTE_GEOIP_ASN_DB): providers stay empty.")
         self.stdout.write("\nday         visitors  views")
@@ -59,7 +67,9 @@ class Command(BaseCommand):
         for top in report.searches:
             self.stdout.write(f"  {top.visitors!s:>7} visitors  {top.value}")
         if report.dropped:
-            self.stdout.write("\ndropped: " + ", ".join(f"{k} {v}" for k, v in sorted(report.dropped.items())))
+            self.stdout.write(
+                "\ndropped: " + ", ".join(f"{k} {v}" for k, v in sorted(report.dropped.items()))
+            )
 
     def do_rollup(self, options: dict) -> None:
         if options["day"]:
