@@ -92,7 +92,9 @@ def _device_class(ua: str, result: PartialResult) -> str:
     os_family = result.os.family if result.os else ""
     device = result.device
     device_text = f"{device.family} {device.brand or ''} {device.model or ''}".lower() if device else ""
-    if "tablet" in device_text or "ipad" in device_text or "kindle" in device_text or "tablet" in lowered:
+    # "Tablet PC 2.0" is a token of Windows desktops with a pen or touch screen, not a tablet.
+    tablet_token = "tablet" in lowered and "tablet pc" not in lowered
+    if "tablet" in device_text or "ipad" in device_text or "kindle" in device_text or tablet_token:
         return TABLET
     if "tv" in device_text.split() or "smart-tv" in device_text or "smart-tv" in lowered:
         return OTHER

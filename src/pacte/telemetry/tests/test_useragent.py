@@ -58,6 +58,10 @@ CHROME_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (
             Agent("Firefox Mobile", "125", "Android", "tablet", False),
         ),
         (
+            "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; SLCC2; Tablet PC 2.0; rv:11.0) like Gecko",
+            Agent("IE", "11", "Windows", "desktop", False),
+        ),
+        (
             # "bot" inside a phone's name is no bot.
             "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) "
             "Chrome/120.0 Mobile Safari/537.36",
