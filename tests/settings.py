@@ -16,3 +16,8 @@ PACTE_STRICT_COOKIES = True
 # refusals switch these off again.
 PACTE_SHARING_ALLOW_INSECURE = True
 PACTE_SHARING_ALLOW_PRIVATE_NETWORKS = True
+
+# Visits are counted only in the tests that turn it on (telemetry/tests): elsewhere a page view would write
+# to the telemetry and key databases those tests do not open. No background flush thread in tests.
+PACTE_TELEMETRY = False
+PACTE_TELEMETRY_FLUSH_THREAD = False

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "pacte.messaging",
     "pacte.sharing",
     "pacte.commerce",
+    "pacte.telemetry",
     "pacte.api",
     "allauth",
     "allauth.account",
@@ -128,6 +129,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "pacte.core.middleware.SecurityHeadersMiddleware",
+    # Page views and diagnostics, off the request path (telemetry/middleware.py); sees every final response.
+    "pacte.telemetry.middleware.TelemetryMiddleware",
     # Every cookie a response sets must be declared by the policy (fails in DEBUG and tests, logged otherwise).
     "pacte.consent.middleware.UndeclaredCookieMiddleware",
     "pacte.vault.middleware.VaultScopeMiddleware",
@@ -369,3 +372,7 @@ LOGGING = {
 # --- Pacte ---------------------------------------------------------------------------------------
 # The policy file the running system obeys. Only pacte.policy reads it (see policy/app_settings.py).
 PACTE_POLICY_FILE = os.environ.get("PACTE_POLICY", str(PROJECT_DIR / "policies" / "plusuite.toml"))
+# Visit statistics (pacte.telemetry): MaxMind-format files the operator supplies for country/region and
+# provider; none by default (those columns stay empty, and the staff page says so). Never looked up remotely.
+PACTE_GEOIP_CITY_DB = os.environ.get("PACTE_GEOIP_CITY_DB", "")
+PACTE_GEOIP_ASN_DB = os.environ.get("PACTE_GEOIP_ASN_DB", "")

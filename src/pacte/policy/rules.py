@@ -30,6 +30,7 @@ def check_rules(policy: Policy) -> list[Problem]:
         *_cookie_problems(policy),
         *_widget_problems(policy),
         *_terms_problems(policy),
+        *_telemetry_problems(policy),
     ]
 
 
@@ -161,3 +162,11 @@ def _terms_problems(policy: Policy) -> list[Problem]:
             )
         ]
     return []
+
+
+def _telemetry_problems(policy: Policy) -> Iterator[Problem]:
+    """``[telemetry]`` names purposes the file declares."""
+    for key in ("purpose", "diagnostics_purpose"):
+        value = getattr(policy.telemetry, key)
+        if value is not None and value not in policy.purposes:
+            yield _unknown(("telemetry", key), "purpose", value, policy.purposes)

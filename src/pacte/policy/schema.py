@@ -287,6 +287,20 @@ class Terms(Strict):
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+class Telemetry(Strict):
+    """How visit statistics and diagnostics run (``[telemetry]``, optional).
+
+    ``purpose``: the statistics purpose; when it has ``consent_required``, visits are recorded only after
+    the banner's yes. ``search_min_visitors``: k, the distinct visitors a site-search query needs on a day
+    before it is kept (and the smallest count a report shows). ``diagnostics_purpose``: the purpose whose
+    retention bounds the diagnostics log.
+    """
+
+    purpose: Identifier | None = None
+    search_min_visitors: Annotated[int, Field(ge=2, le=1000)] = 5
+    diagnostics_purpose: Identifier | None = None
+
+
 class Policy(Strict):
     """The whole policy file."""
 
@@ -299,3 +313,4 @@ class Policy(Strict):
     cookies: dict[str, Cookie] = {}
     widgets: dict[Identifier, Widget] = {}
     terms: Terms | None = None
+    telemetry: Telemetry = Telemetry()

@@ -15,6 +15,7 @@ import os
 import secrets
 import threading
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -168,3 +169,53 @@ def system_secret(name: str, *, length: int = 32) -> bytes:
     value = ring.unwrap(row.master_key_id, row.wrapped, context=context)
     _secret_cache[name] = value
     return value
+
+
+# --- Dated secrets: one random secret per (name, day), destroyed when its day is old enough --------
+# Never kept in the process cache above: a destroyed day's secret must not outlive its row in memory of
+# a long-running process (callers cache the current day's value themselves and drop it when the day ends).
+
+
+def _dated_name(prefix: str, day: date) -> str:
+    return f"{prefix}@{day.isoformat()}"
+
+
+def dated_secret(prefix: str, day: date, *, length: int = 32) -> bytes:
+    """Return the random secret of ``prefix`` for ``day``, creating it (wrapped in the key store) once."""
+    name = _dated_name(prefix, day)
+    ring = master_key_ring()
+    context = f"secret|{name}"
+    row = SystemSecret.objects.filter(name=name).first()
+    if row is None:
+        key_id, blob = ring.wrap(secrets.token_bytes(length), context=context)
+        try:
+            with transaction.atomic(using="keys"):
+                row = SystemSecret.objects.create(name=name, master_key_id=key_id, wrapped=blob)
+        except IntegrityError:  # another process created it first: use theirs
+            row = SystemSecret.objects.get(name=name)
+    return ring.unwrap(row.master_key_id, row.wrapped, context=context)
+
+
+def dated_secret_exists(prefix: str, day: date) -> bool:
+    """Tell whether the secret of ``prefix`` for ``day`` is still in the key store."""
+    return SystemSecret.objects.filter(name=_dated_name(prefix, day)).exists()
+
+
+def dated_secrets_destroy(prefix: str, *, before: date) -> int:
+    """Delete every secret of ``prefix`` whose day is before ``before``; return how many.
+
+    The rows are deleted (SQLite's ``secure_delete`` overwrites their bytes); callers then push the
+    deletion out of the key store's files with ``vault.services.storage_scrub("keys")``.
+    """
+    names = [
+        name
+        for name in SystemSecret.objects.filter(name__startswith=f"{prefix}@").values_list("name", flat=True)
+        if name.rpartition("@")[2] < before.isoformat()
+    ]
+    if not names:
+        return 0
+    with transaction.atomic(using="keys"):
+        deleted, _ = SystemSecret.objects.filter(name__in=names).delete()
+    for name in names:
+        _secret_cache.pop(name, None)
+    return deleted

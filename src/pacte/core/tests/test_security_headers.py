@@ -24,3 +24,13 @@ def test_database_router_keeps_keys_and_telemetry_apart() -> None:
     assert router.allow_migrate("telemetry", "telemetry") is True
     assert router.allow_migrate("default", "ledger") is True
     assert router.allow_migrate("keys", "ledger") is False
+    assert router.allow_migrate("default", "telemetry") is False
+    assert router.allow_migrate("keys", "telemetry") is False
+    # No relation can join a visit to a person or to the key store.
+    from pacte.accounts.models import User
+    from pacte.telemetry.models import Hit
+    from pacte.vault.models import SystemSecret
+
+    assert router.db_for_write(Hit) == "telemetry"
+    assert router.allow_relation(Hit(), User()) is False
+    assert router.allow_relation(Hit(), SystemSecret()) is False

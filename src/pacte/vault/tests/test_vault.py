@@ -375,3 +375,24 @@ def test_scrub_runs_at_once_outside_a_transaction_on_either_database() -> None:
         assert vacuumed == ["vault_blindindex", "vault_datakey", "vault_keydestruction", "vault_systemsecret"]
     assert not BlindIndex.objects.filter(subject_id=alice.subject_id).exists()
     assert _reload(alice).name is ERASED
+
+
+def test_a_dated_secret_is_one_per_day_and_destroyed_days_are_gone_for_good() -> None:
+    from pacte.vault.keyring import dated_secret, dated_secret_exists, dated_secrets_destroy
+    from pacte.vault.models import SystemSecret
+
+    day1, day2, day3 = datetime.date(2024, 5, 1), datetime.date(2024, 5, 2), datetime.date(2024, 5, 3)
+    first = dated_secret("salt", day1)
+    assert len(first) == 32 and dated_secret("salt", day1) == first
+    second, third = dated_secret("salt", day2), dated_secret("salt", day3)
+    assert len({first, second, third}) == 3
+    other = dated_secret("pepper", day1)
+
+    assert dated_secrets_destroy("salt", before=day3) == 2
+    assert not dated_secret_exists("salt", day1) and not dated_secret_exists("salt", day2)
+    assert dated_secret_exists("salt", day3) and dated_secret("salt", day3) == third
+    assert dated_secret("pepper", day1) == other  # another prefix is untouched
+    assert not SystemSecret.objects.filter(name__in=["salt@2024-05-01", "salt@2024-05-02"]).exists()
+    # Asking again for a destroyed day makes a new, different secret: the old one cannot come back.
+    assert dated_secret("salt", day1) != first
+    assert dated_secrets_destroy("salt", before=day1) == 0
