@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "pacte.rights",
     "pacte.messaging",
     "pacte.sharing",
+    "pacte.billing",
     "pacte.api",
     "allauth",
     "allauth.account",

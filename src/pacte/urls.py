@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("pacte.rights.urls")),
     path("", include("pacte.messaging.urls")),
     path("", include("pacte.sharing.urls")),
+    path("", include("pacte.billing.urls")),
     path("", include("pacte.api.urls")),
     path("accounts/", include("allauth.urls")),
 ]

@@ -21,6 +21,8 @@ class EntryType(models.TextChoices):
     ACCOUNT_DEACTIVATED = "account.deactivated", _("Account deactivated")
     ACCOUNT_REACTIVATED = "account.reactivated", _("Account reactivated")
     ACCOUNT_ERASED = "account.erased", _("Account erased")
+    PAYMENT_STATE = "payment.state", _("Payment state changed")
+    PAYMENT_ACCOUNT_STATE = "payment_account.state", _("Payment gateway account opened or closed")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -41,6 +43,9 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     EntryType.ACCOUNT_DEACTIVATED: frozenset({"reason"}),
     EntryType.ACCOUNT_REACTIVATED: frozenset(),
     EntryType.ACCOUNT_ERASED: frozenset(),
+    # billing: which payment (Pacte's id), at which gateway, the new state and a coded reason; no amount.
+    EntryType.PAYMENT_STATE: frozenset({"payment", "gateway", "state", "reason"}),
+    EntryType.PAYMENT_ACCOUNT_STATE: frozenset({"account", "gateway", "state", "reason"}),
 }
 
 
