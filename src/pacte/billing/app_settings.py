@@ -51,7 +51,9 @@ def parse_gateways(text: str) -> list[GatewayChoice]:
             codes = frozenset(code.strip().upper() for code in countries.split(",") if code.strip())
             if not codes or any(len(code) != 2 or not code.isalpha() for code in codes):
                 raise ValueError(f"malformed countries in {raw!r}: two-letter ISO codes, comma-separated")
-        choices.append(GatewayChoice(gateway=name.strip().lower(), recipient=recipient or None, countries=codes))
+        choices.append(
+            GatewayChoice(gateway=name.strip().lower(), recipient=recipient or None, countries=codes)
+        )
     return choices
 
 

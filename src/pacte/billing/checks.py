@@ -7,7 +7,7 @@ from typing import Any
 from django.core.checks import Error, Tags, register
 
 from pacte.billing import app_settings
-from pacte.billing.gateways import gateway_names, gateway_get
+from pacte.billing.gateways import gateway_get, gateway_names
 from pacte.policy.loader import PolicyFileError
 from pacte.policy.selectors import policy_active
 

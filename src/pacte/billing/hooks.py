@@ -32,7 +32,9 @@ def payment_outcome_unregister(callback: OutcomeCallback) -> None:
         _callbacks.remove(callback)
 
 
-def payment_outcome_emit(*, outcome: str, reference: uuid.UUID, amount: int, refunded: int, actor: str) -> None:
+def payment_outcome_emit(
+    *, outcome: str, reference: uuid.UUID, amount: int, refunded: int, actor: str
+) -> None:
     """Tell every registered callback (inside the caller's transaction)."""
     for callback in list(_callbacks):
         callback(outcome=outcome, reference=reference, amount=amount, refunded=refunded, actor=actor)

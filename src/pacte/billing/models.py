@@ -55,7 +55,9 @@ class PaymentAttempt(models.Model):
     amount = models.PositiveBigIntegerField(_("amount (minor units)"))
     currency = models.CharField(_("currency"), max_length=3)
     refunded_amount = models.PositiveBigIntegerField(_("refunded (minor units)"), default=0)
-    state = models.CharField(_("state"), max_length=20, choices=PaymentState.choices, default=PaymentState.CREATED)
+    state = models.CharField(
+        _("state"), max_length=20, choices=PaymentState.choices, default=PaymentState.CREATED
+    )
     live = models.BooleanField(default=True)  # False once failed: the payable may be paid again
     reason = models.CharField(_("last reason"), max_length=40, blank=True)  # a code, never a value
     last_event_at = models.BigIntegerField(null=True, blank=True)  # gateway time of the last applied event
@@ -66,9 +68,13 @@ class PaymentAttempt(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         constraints = [
-            models.UniqueConstraint(fields=["reference"], condition=Q(live=True), name="billing_one_live_payment"),
             models.UniqueConstraint(
-                fields=["gateway", "gateway_id"], condition=~Q(gateway_id=""), name="billing_gateway_id_unique"
+                fields=["reference"], condition=Q(live=True), name="billing_one_live_payment"
+            ),
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_id"],
+                condition=~Q(gateway_id=""),
+                name="billing_gateway_id_unique",
             ),
         ]
 

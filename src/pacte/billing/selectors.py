@@ -16,7 +16,9 @@ def payment_get(*, attempt_id: uuid.UUID | str) -> PaymentAttempt | None:
     return PaymentAttempt.objects.filter(pk=attempt_id).first()
 
 
-def payment_list(*, reference: uuid.UUID | None = None, subject_id: uuid.UUID | None = None) -> list[PaymentAttempt]:
+def payment_list(
+    *, reference: uuid.UUID | None = None, subject_id: uuid.UUID | None = None
+) -> list[PaymentAttempt]:
     """Return the attempts of a payable or of a person, oldest first."""
     rows = PaymentAttempt.objects.all()
     if reference is not None:
@@ -50,4 +52,6 @@ def access_gateway_account(*, subject_id: uuid.UUID | str, account_id: uuid.UUID
 
 def payment_method_list(*, subject_id: uuid.UUID | str) -> list[StoredPaymentMethod]:
     """Return the person's saved payment methods (token left encrypted: only brand, last 4, expiry are shown)."""
-    return list(StoredPaymentMethod.objects.filter(subject_id=subject_id).defer("token").order_by("-created_at"))
+    return list(
+        StoredPaymentMethod.objects.filter(subject_id=subject_id).defer("token").order_by("-created_at")
+    )

@@ -40,8 +40,14 @@ OUTCOMES = {"paid", "failed", "partially_refunded", "refunded", "flagged"}
 def payable_check(payable: Payable) -> None:
     """Refuse a payable that cannot be paid (coded error naming the field), before anything is written."""
     if not isinstance(payable.reference, uuid.UUID) or not isinstance(payable.subject_id, uuid.UUID):
-        raise PacteError(_("A payable needs the uuid of the thing paid and of the payer."), error_codes.BAD_PAYABLE)
-    if not isinstance(payable.amount, int) or isinstance(payable.amount, bool) or not 0 < payable.amount <= MAX_AMOUNT:
+        raise PacteError(
+            _("A payable needs the uuid of the thing paid and of the payer."), error_codes.BAD_PAYABLE
+        )
+    if (
+        not isinstance(payable.amount, int)
+        or isinstance(payable.amount, bool)
+        or not 0 < payable.amount <= MAX_AMOUNT
+    ):
         raise PacteError(
             _("The amount must be a whole number of cents between 1 and %(max)s.") % {"max": MAX_AMOUNT},
             error_codes.BAD_AMOUNT,
@@ -92,8 +98,12 @@ def payment_attempt_open(
     entry without a recipient (the in-process sandbox) discloses nothing: nothing leaves Pacte.
     """
     payable_check(payable)
-    existing = PaymentAttempt.objects.select_for_update().filter(reference=payable.reference, live=True).first()
-    if existing is not None and (existing.state != PaymentState.CREATED or existing.gateway != choice.gateway):
+    existing = (
+        PaymentAttempt.objects.select_for_update().filter(reference=payable.reference, live=True).first()
+    )
+    if existing is not None and (
+        existing.state != PaymentState.CREATED or existing.gateway != choice.gateway
+    ):
         return existing, None
     attempt = existing
     if attempt is None:
@@ -117,7 +127,11 @@ def payment_attempt_open(
     if not choice.recipient:
         return attempt, {name: value for name, (_category, value) in data.items()}
     sent = disclose(
-        recipient=choice.recipient or "", purpose="payment", subject_id=payable.subject_id, data=data, actor=actor
+        recipient=choice.recipient or "",
+        purpose="payment",
+        subject_id=payable.subject_id,
+        data=data,
+        actor=actor,
     )
     return attempt, sent.payload
 
@@ -142,7 +156,11 @@ def _transition(attempt: PaymentAttempt, *, state: str, reason: str, actor: str,
     _record(attempt, state=state, reason=reason, actor=actor)
     if state in OUTCOMES:
         payment_outcome_emit(
-            outcome=state, reference=attempt.reference, amount=attempt.amount, refunded=attempt.refunded_amount, actor=actor
+            outcome=state,
+            reference=attempt.reference,
+            amount=attempt.amount,
+            refunded=attempt.refunded_amount,
+            actor=actor,
         )
     return True
 
@@ -154,20 +172,26 @@ def payment_attempt_sent(*, attempt_id: uuid.UUID, gateway_id: str, actor: str) 
     if attempt.gateway_id and attempt.gateway_id != gateway_id:
         raise PacteError(_("This payment already has another id at its gateway."), error_codes.GATEWAY_ERROR)
     attempt.gateway_id = gateway_id
-    if not _transition(attempt, state=PaymentState.PENDING, reason="sent", actor=actor, fields=["gateway_id"]):
+    if not _transition(
+        attempt, state=PaymentState.PENDING, reason="sent", actor=actor, fields=["gateway_id"]
+    ):
         attempt.save(update_fields=["gateway_id", "updated_at"])
     return attempt
 
 
 @transaction.atomic
-def payment_state_set(*, attempt_id: uuid.UUID, state: str, reason: str, actor: str) -> tuple[PaymentAttempt, bool]:
+def payment_state_set(
+    *, attempt_id: uuid.UUID, state: str, reason: str, actor: str
+) -> tuple[PaymentAttempt, bool]:
     """Move a payment to ``state`` when the transition table allows it; return (attempt, changed)."""
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
     return attempt, _transition(attempt, state=state, reason=reason, actor=actor, fields=[])
 
 
 @transaction.atomic
-def payment_refund_record(*, attempt_id: uuid.UUID, refunded_total: int, actor: str, reason: str) -> PaymentAttempt:
+def payment_refund_record(
+    *, attempt_id: uuid.UUID, refunded_total: int, actor: str, reason: str
+) -> PaymentAttempt:
     """Record that ``refunded_total`` (cumulative, minor units) is refunded; never lowers what is known."""
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
     _apply_refund(attempt, refunded_total, actor=actor, reason=reason)
@@ -178,7 +202,9 @@ def _apply_refund(attempt: PaymentAttempt, refunded_total: int, *, actor: str, r
     if refunded_total <= attempt.refunded_amount:
         return "stale"
     if refunded_total > attempt.amount:
-        _transition(attempt, state=PaymentState.FLAGGED, reason="refund_exceeds_amount", actor=actor, fields=[])
+        _transition(
+            attempt, state=PaymentState.FLAGGED, reason="refund_exceeds_amount", actor=actor, fields=[]
+        )
         return "flagged"
     state = PaymentState.REFUNDED if refunded_total == attempt.amount else PaymentState.PARTIALLY_REFUNDED
     if state not in TRANSITIONS[attempt.state]:
@@ -204,15 +230,23 @@ def webhook_event_apply(*, gateway: str, event: GatewayEvent) -> str:
         return "duplicate"
     if event.kind not in ("paid", "failed", "refunded") or not event.payment_id:
         return "ignored"
-    attempt = PaymentAttempt.objects.select_for_update().filter(gateway=gateway, gateway_id=event.payment_id).first()
+    attempt = (
+        PaymentAttempt.objects.select_for_update()
+        .filter(gateway=gateway, gateway_id=event.payment_id)
+        .first()
+    )
     if attempt is None:
         return "unknown_payment"
     actor = "system"
     if event.currency and event.currency != attempt.currency:
-        changed = _transition(attempt, state=PaymentState.FLAGGED, reason="currency_mismatch", actor=actor, fields=[])
+        changed = _transition(
+            attempt, state=PaymentState.FLAGGED, reason="currency_mismatch", actor=actor, fields=[]
+        )
         return "flagged" if changed else "ignored"
     if event.kind == "paid" and event.amount != attempt.amount:
-        changed = _transition(attempt, state=PaymentState.FLAGGED, reason="amount_mismatch", actor=actor, fields=[])
+        changed = _transition(
+            attempt, state=PaymentState.FLAGGED, reason="amount_mismatch", actor=actor, fields=[]
+        )
         return "flagged" if changed else "ignored"
     if event.kind == "refunded":
         return _apply_refund(attempt, int(event.amount or 0), actor=actor, reason="gateway_refund")
@@ -220,7 +254,9 @@ def webhook_event_apply(*, gateway: str, event: GatewayEvent) -> str:
         return "stale"
     state = PaymentState.PAID if event.kind == "paid" else PaymentState.FAILED
     attempt.last_event_at = event.created
-    if not _transition(attempt, state=state, reason=event.raw_type[:40] or event.kind, actor=actor, fields=["last_event_at"]):
+    if not _transition(
+        attempt, state=state, reason=event.raw_type[:40] or event.kind, actor=actor, fields=["last_event_at"]
+    ):
         return "ignored"
     return "applied"
 
@@ -258,7 +294,10 @@ def gateway_account_record(
 ) -> GatewayCustomer:
     """Record a customer record opened at a gateway, with its ledger entry."""
     account = GatewayCustomer(
-        subject_id=subject_id, gateway=choice.gateway, recipient=choice.recipient or "", customer_ref=customer_ref
+        subject_id=subject_id,
+        gateway=choice.gateway,
+        recipient=choice.recipient or "",
+        customer_ref=customer_ref,
     )
     account.full_clean(exclude=["customer_ref"])
     account.save(force_insert=True)
@@ -281,7 +320,9 @@ def gateway_account_closed(*, account_id: uuid.UUID, reason: str, actor: str) ->
 
 
 @transaction.atomic
-def payment_method_store(*, subject_id: uuid.UUID, gateway: str, details: CardDetails, actor: str) -> StoredPaymentMethod:
+def payment_method_store(
+    *, subject_id: uuid.UUID, gateway: str, details: CardDetails, actor: str
+) -> StoredPaymentMethod:
     """Keep a payment method for renewals: the gateway token, brand, last 4 digits and expiry, nothing else."""
     if not (details.last4.isdigit() and len(details.last4) == 4):
         raise PacteError(_("A saved card keeps exactly its last 4 digits."), error_codes.BAD_CARD)
@@ -302,7 +343,15 @@ def payment_method_store(*, subject_id: uuid.UUID, gateway: str, details: CardDe
 # --- export and erasure (registered in apps.py) -------------------------------------------------------
 
 PAYMENT_EXPORT_FIELDS = (
-    "id", "reference", "gateway", "amount", "currency", "refunded_amount", "state", "created_at", "updated_at",
+    "id",
+    "reference",
+    "gateway",
+    "amount",
+    "currency",
+    "refunded_amount",
+    "state",
+    "created_at",
+    "updated_at",
 )
 PAYMENT_METHOD_EXPORT_FIELDS = ("id", "gateway", "brand", "last4", "exp_month", "exp_year", "created_at")
 GATEWAY_CUSTOMER_EXPORT_FIELDS = ("id", "gateway", "active", "opened_at", "closed_at", "close_reason")
@@ -355,4 +404,3 @@ def gateway_customers_erase(subject: Any) -> int:
         count += 1
     GatewayCustomer.objects.filter(subject=subject).delete()
     return count
-

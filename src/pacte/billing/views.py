@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -43,7 +45,9 @@ def payment_accounts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             account = gateway_account_close(
-                holder_subject_id=subject_id, account_id=request.POST.get("account", ""), actor=f"subject:{subject_id}"
+                holder_subject_id=subject_id,
+                account_id=uuid.UUID(request.POST.get("account", "")),
+                actor=f"subject:{subject_id}",
             )
         except PacteError as error:
             messages.error(request, str(error.message))

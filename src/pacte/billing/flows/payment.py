@@ -32,7 +32,9 @@ class PaymentStarted:
 
 def _unavailable(gateway: str) -> PacteError:
     return PacteError(
-        _("The payment service %(gateway)s does not answer right now. Nothing was charged; please try again in a few minutes.")
+        _(
+            "The payment service %(gateway)s does not answer right now. Nothing was charged; please try again in a few minutes."
+        )
         % {"gateway": gateway},
         error_codes.GATEWAY_UNAVAILABLE,
         status=503,
@@ -42,7 +44,9 @@ def _unavailable(gateway: str) -> PacteError:
 def _refused(code: str) -> PacteError:
     messages = {
         "card_declined": _("Your card was declined. Nothing was charged; try another card."),
-        "insufficient_funds": _("Your card was declined (insufficient funds). Nothing was charged; try another card."),
+        "insufficient_funds": _(
+            "Your card was declined (insufficient funds). Nothing was charged; try another card."
+        ),
         "invalid_number": _("This card number is not valid. Check the digits and try again."),
         "invalid_cvc": _("The security code must be 3 or 4 digits."),
         "expired_card": _("This card has expired. Use another card."),
@@ -53,7 +57,9 @@ def _refused(code: str) -> PacteError:
     )
 
 
-def payment_start(*, payable: Payable, country: str | None, actor: str, gateway: str | None = None) -> PaymentStarted:
+def payment_start(
+    *, payable: Payable, country: str | None, actor: str, gateway: str | None = None
+) -> PaymentStarted:
     """Start paying ``payable`` at the gateway the operator sets for ``country`` (or ``gateway``).
 
     A second call for the same payable returns the same attempt (double click on Pay: one payment).
@@ -84,7 +90,8 @@ def payment_start(*, payable: Payable, country: str | None, actor: str, gateway:
         return PaymentStarted(attempt=attempt, client_secret="")
     if "amount" not in payload or "currency" not in payload:
         raise PacteError(
-            _("The policy does not let %(recipient)s receive the amount to pay.") % {"recipient": choice.recipient},
+            _("The policy does not let %(recipient)s receive the amount to pay.")
+            % {"recipient": choice.recipient},
             error_codes.NOT_PAYABLE,
         )
     try:
@@ -92,13 +99,17 @@ def payment_start(*, payable: Payable, country: str | None, actor: str, gateway:
     except GatewayUnavailable:
         raise _unavailable(choice.gateway) from None
     except GatewayRefused as refused:
-        services.payment_state_set(attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor)
+        services.payment_state_set(
+            attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor
+        )
         raise _refused(refused.code) from None
     attempt = services.payment_attempt_sent(attempt_id=attempt.id, gateway_id=created.gateway_id, actor=actor)
     return PaymentStarted(attempt=attempt, client_secret=created.client_secret)
 
 
-def payment_pay(*, attempt_id: uuid.UUID, payment_method: str, actor: str, save_method: bool = False) -> PaymentAttempt:
+def payment_pay(
+    *, attempt_id: uuid.UUID, payment_method: str, actor: str, save_method: bool = False
+) -> PaymentAttempt:
     """Confirm a pending payment with the customer's payment-method token (from the gateway's card step).
 
     The payment becomes ``processing``; its webhook makes it paid. A declined card makes it ``failed``
@@ -111,7 +122,9 @@ def payment_pay(*, attempt_id: uuid.UUID, payment_method: str, actor: str, save_
     if attempt.state not in (PaymentState.PENDING, PaymentState.FAILED):
         return attempt  # already on its way, paid, or set aside: a second click changes nothing
     implementation = gateway_get(attempt.gateway)
-    services.payment_state_set(attempt_id=attempt.id, state=PaymentState.PROCESSING, reason="confirm", actor=actor)
+    services.payment_state_set(
+        attempt_id=attempt.id, state=PaymentState.PROCESSING, reason="confirm", actor=actor
+    )
     try:
         implementation.payment_confirm(
             gateway_id=attempt.gateway_id,
@@ -121,11 +134,15 @@ def payment_pay(*, attempt_id: uuid.UUID, payment_method: str, actor: str, save_
     except GatewayUnavailable:
         raise _unavailable(attempt.gateway) from None
     except GatewayRefused as refused:
-        services.payment_state_set(attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor)
+        services.payment_state_set(
+            attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor
+        )
         raise _refused(refused.code) from None
     if save_method:
         details = implementation.payment_method_details(token=payment_method)
-        services.payment_method_store(subject_id=attempt.subject_id, gateway=attempt.gateway, details=details, actor=actor)
+        services.payment_method_store(
+            subject_id=attempt.subject_id, gateway=attempt.gateway, details=details, actor=actor
+        )
     return PaymentAttempt.objects.get(pk=attempt.id)
 
 
@@ -140,7 +157,9 @@ def payment_refund(*, attempt_id: uuid.UUID, amount: int | None, actor: str) -> 
     left = attempt.amount - attempt.refunded_amount
     if attempt.state not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED) or left <= 0:
         raise PacteError(_("Only a paid payment can be refunded."), error_codes.BAD_REFUND)
-    if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= left):
+    if amount is not None and (
+        isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= left
+    ):
         raise PacteError(
             _("The refund must be between 1 and %(left)s cents (what is left to refund).") % {"left": left},
             error_codes.BAD_REFUND,
@@ -161,5 +180,8 @@ def payment_refund(*, attempt_id: uuid.UUID, amount: int | None, actor: str) -> 
     if refund.status not in ("succeeded", "pending"):
         raise _refused(refund.status)
     return services.payment_refund_record(
-        attempt_id=attempt.id, refunded_total=refunded_before + refund.amount, actor=actor, reason="staff_refund"
+        attempt_id=attempt.id,
+        refunded_total=refunded_before + refund.amount,
+        actor=actor,
+        reason="staff_refund",
     )

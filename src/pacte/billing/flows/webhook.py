@@ -26,7 +26,9 @@ def webhook_receive(*, gateway: str, body: bytes, headers: Mapping[str, str]) ->
         event = implementation.webhook_parse(body=body, headers=headers)
     except WebhookForged as forged:
         logger.warning("billing webhook refused: gateway=%s reason=%s", gateway, forged.reason)
-        raise PacteError(_("This notification could not be verified."), error_codes.WEBHOOK_FORGED, status=400) from None
+        raise PacteError(
+            _("This notification could not be verified."), error_codes.WEBHOOK_FORGED, status=400
+        ) from None
     outcome = services.webhook_event_apply(gateway=gateway, event=event)
     logger.info("billing webhook: gateway=%s kind=%s outcome=%s", gateway, event.kind, outcome)
     return outcome

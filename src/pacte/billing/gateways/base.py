@@ -123,7 +123,9 @@ class Gateway(abc.ABC):
         """Create a payment of ``payload["amount"]`` ``payload["currency"]``; return it (not yet paid)."""
 
     @abc.abstractmethod
-    def payment_confirm(self, *, gateway_id: str, payment_method: str, idempotency_key: str) -> GatewayPayment:
+    def payment_confirm(
+        self, *, gateway_id: str, payment_method: str, idempotency_key: str
+    ) -> GatewayPayment:
         """Confirm the payment with the customer's ``payment_method`` token; the webhook says if it is paid."""
 
     @abc.abstractmethod

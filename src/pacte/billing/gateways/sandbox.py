@@ -146,7 +146,9 @@ class SandboxGateway(Gateway):
             gateway_id=gateway_id, status="requires_payment_method", client_secret=f"{gateway_id}_secret"
         )
 
-    def payment_confirm(self, *, gateway_id: str, payment_method: str, idempotency_key: str) -> GatewayPayment:
+    def payment_confirm(
+        self, *, gateway_id: str, payment_method: str, idempotency_key: str
+    ) -> GatewayPayment:
         amount, currency = _payment_of(gateway_id)
         try:
             outcome = payment_method.split("_")[2]
@@ -174,7 +176,9 @@ class SandboxGateway(Gateway):
         return customer_id.startswith("sbx_cus_")
 
     # --- notifications -------------------------------------------------------------------------
-    def event_signed(self, event: dict[str, Any], *, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+    def event_signed(
+        self, event: dict[str, Any], *, timestamp: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
         """Return the body and headers of a notification, signed as the sandbox signs them."""
         body = json.dumps(event, sort_keys=True).encode()
         return body, {SIGNATURE_HEADER: _sign(body, int(time.time()) if timestamp is None else timestamp)}
@@ -224,11 +228,23 @@ def normalise_stripe_shaped(body: bytes) -> GatewayEvent:
     if raw_type == "payment_intent.succeeded":
         amount = obj.get("amount_received") or obj.get("amount")
         return GatewayEvent(
-            event_id, "paid", created, payment_id=str(obj.get("id")), amount=amount, currency=currency, raw_type=raw_type
+            event_id,
+            "paid",
+            created,
+            payment_id=str(obj.get("id")),
+            amount=amount,
+            currency=currency,
+            raw_type=raw_type,
         )
     if raw_type in ("payment_intent.payment_failed", "payment_intent.canceled"):
         return GatewayEvent(
-            event_id, "failed", created, payment_id=str(obj.get("id")), amount=obj.get("amount"), currency=currency, raw_type=raw_type
+            event_id,
+            "failed",
+            created,
+            payment_id=str(obj.get("id")),
+            amount=obj.get("amount"),
+            currency=currency,
+            raw_type=raw_type,
         )
     if raw_type == "charge.refunded":
         return GatewayEvent(
@@ -241,5 +257,7 @@ def normalise_stripe_shaped(body: bytes) -> GatewayEvent:
             raw_type=raw_type,
         )
     if raw_type == "customer.deleted":
-        return GatewayEvent(event_id, "customer_deleted", created, customer_id=str(obj.get("id")), raw_type=raw_type)
+        return GatewayEvent(
+            event_id, "customer_deleted", created, customer_id=str(obj.get("id")), raw_type=raw_type
+        )
     return GatewayEvent(event_id, "ignored", created, raw_type=raw_type)

@@ -45,7 +45,9 @@ class StripeGateway(Gateway):
 
     name = "stripe"
 
-    def __init__(self, *, http_client: Any = None, api_base: str | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self, *, http_client: Any = None, api_base: str | None = None, api_key: str | None = None
+    ) -> None:
         if http_client is None and http_client_factory is not None:
             http_client = http_client_factory()
         if http_client is None:
@@ -89,9 +91,13 @@ class StripeGateway(Gateway):
         intent = self._call(
             self.client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key}
         )
-        return GatewayPayment(gateway_id=intent.id, status=_status(intent), client_secret=intent.client_secret or "")
+        return GatewayPayment(
+            gateway_id=intent.id, status=_status(intent), client_secret=intent.client_secret or ""
+        )
 
-    def payment_confirm(self, *, gateway_id: str, payment_method: str, idempotency_key: str) -> GatewayPayment:
+    def payment_confirm(
+        self, *, gateway_id: str, payment_method: str, idempotency_key: str
+    ) -> GatewayPayment:
         # Two calls (attach, then confirm): localstripe does not take `payment_method` on confirm.
         self._call(
             self.client.v1.payment_intents.update,
@@ -118,13 +124,17 @@ class StripeGateway(Gateway):
         params: dict[str, Any] = {"payment_intent": gateway_id}
         if amount:
             params["amount"] = amount
-        refund = self._call(self.client.v1.refunds.create, params=params, options={"idempotency_key": idempotency_key})
+        refund = self._call(
+            self.client.v1.refunds.create, params=params, options={"idempotency_key": idempotency_key}
+        )
         return GatewayRefund(gateway_id=refund.id, amount=int(refund.amount), status=str(refund.status))
 
     # --- customers -----------------------------------------------------------------------------
     def customer_create(self, *, payload: Mapping[str, Any], idempotency_key: str) -> str:
         params = {key: str(payload[key]) for key in ("email", "name") if payload.get(key)}
-        customer = self._call(self.client.v1.customers.create, params=params, options={"idempotency_key": idempotency_key})
+        customer = self._call(
+            self.client.v1.customers.create, params=params, options={"idempotency_key": idempotency_key}
+        )
         return str(customer.id)
 
     def customer_delete(self, *, customer_id: str) -> bool:

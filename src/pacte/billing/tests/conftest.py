@@ -32,7 +32,9 @@ def localstripe_binary() -> str:
     path = Path(sys.executable).parent / "localstripe"
     found = str(path) if path.exists() else shutil.which("localstripe")
     if not found:
-        pytest.fail("localstripe is missing: it is a test dependency (pip install localstripe); nothing is skipped.")
+        pytest.fail(
+            "localstripe is missing: it is a test dependency (pip install localstripe); nothing is skipped."
+        )
     return found
 
 
@@ -43,7 +45,9 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [localstripe_binary(), "--port", str(port), "--from-scratch"], stdout=out, stderr=subprocess.STDOUT
+            [localstripe_binary(), "--port", str(port), "--from-scratch"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -100,7 +104,9 @@ def stripe_card(base: str, number: str = "4242424242424242") -> str:
     return str(method.id)
 
 
-def stripe_signed(event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> tuple[bytes, str]:
+def stripe_signed(
+    event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> tuple[bytes, str]:
     """Sign ``event`` the way Stripe does: ``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``."""
     body = json.dumps(event, indent=2, sort_keys=True).encode()
     moment = int(time.time()) if timestamp is None else timestamp
@@ -123,7 +129,9 @@ def stripe_event(kind: str, obj: dict[str, Any], *, created: int | None = None) 
 @pytest.fixture
 def customer() -> Callable[..., uuid.UUID]:
     def make(name: str = "Ada Lovelace") -> uuid.UUID:
-        user = user_create(email=f"{uuid.uuid4().hex[:12]}@example.com", password="correct horse 42", name=name)
+        user = user_create(
+            email=f"{uuid.uuid4().hex[:12]}@example.com", password="correct horse 42", name=name
+        )
         return user.subject_id
 
     return make

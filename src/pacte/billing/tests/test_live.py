@@ -75,7 +75,9 @@ def test_localstripe_webhooks_reach_a_live_pacte_serve_which_verifies_them(
 
         # The same endpoint refuses what localstripe did not sign.
         body, signature = stripe_signed(
-            stripe_event("payment_intent.payment_failed", {"id": gateway_id, "amount": 1999, "currency": "eur"}),
+            stripe_event(
+                "payment_intent.payment_failed", {"id": gateway_id, "amount": 1999, "currency": "eur"}
+            ),
             secret="whsec_someone_else",
         )
         status, _loc, text = _post_raw(port, body, signature)

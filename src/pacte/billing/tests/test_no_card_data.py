@@ -27,12 +27,20 @@ from pacte.billing.tests.conftest import DBS, payable_for, stripe_card
 
 pytestmark = pytest.mark.django_db(databases=DBS)
 
-TEST_CARDS = ["4242424242424242", "5555555555554444", "4000000000000002", "4000000000009995", "4000056655665556"]
+TEST_CARDS = [
+    "4242424242424242",
+    "5555555555554444",
+    "4000000000000002",
+    "4000000000009995",
+    "4000056655665556",
+]
 # uuids (with or without dashes) and hashes are hex, never a card number: blanked before the digit scan.
-HEX_RUN = re.compile(rb"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+HEX_RUN = re.compile(
+    rb"[0-9a-fA-F]{32,}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 DIGIT_RUN = re.compile(rb"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
-# A security code's words anywhere in the bytes; a card field's names as a key or column name.
-CVC_WORD = re.compile(rb"(?<![a-z])(cvc|cvv|cvn|cvc2|cvv2)(?![a-z])", re.IGNORECASE)
+# A card field's names, as a key of the dumps (at any depth) or a column of the raw files. (Not searched
+# in the raw bytes: "cvc" turns up by chance in a few megabytes of base64 ciphertext.)
 CARD_FIELD = re.compile(r"cvc|cvv|cvn|csc|security_?code|card_?code|card_?number|^pan$", re.IGNORECASE)
 
 
@@ -87,7 +95,7 @@ def test_the_scanner_finds_what_it_looks_for() -> None:
     assert card_numbers_in(b"4242424242424241 1796080753123") == []  # not Luhn; a timestamp
     assert card_numbers_in(b"52734810-8537-6754-27ab-0123456789ab") == []  # a uuid
     assert card_numbers_in(b"\x00x4242424242424242\x01", separators=False) == ["4242424242424242"]
-    assert CVC_WORD.search(b'"card_cvc": "123"') and card_fields_in(b'[{"fields": {"card_cvc": "1"}}]') == ["card_cvc"]
+    assert card_fields_in(b'[{"fields": {"card_cvc": "1", "data": {"cvv2": 1}}}]') == ["card_cvc", "cvv2"]
 
 
 def _dumps() -> list[bytes]:
@@ -112,13 +120,20 @@ def test_a_hundred_payments_leave_no_card_number_or_cvc_in_any_dump(
         token = sandbox.payment_method_create(number=number, exp_month=12, exp_year=2031, cvc="314").token
         with django_capture_on_commit_callbacks(execute=True):
             try:
-                payment_pay(attempt_id=attempt.id, payment_method=token, actor="system", save_method=index % 10 == 0)
+                payment_pay(
+                    attempt_id=attempt.id, payment_method=token, actor="system", save_method=index % 10 == 0
+                )
             except Exception as declined:  # the declining cards of the list
                 assert getattr(declined, "code", "") == "billing.gateway_error"
     for index in range(5):
-        attempt = payment_start(payable=payable_for(subject_id), country="FR", actor="system", gateway="stripe").attempt
+        attempt = payment_start(
+            payable=payable_for(subject_id), country="FR", actor="system", gateway="stripe"
+        ).attempt
         payment_pay(
-            attempt_id=attempt.id, payment_method=stripe_card(stripe_gateway), actor="system", save_method=index == 0
+            attempt_id=attempt.id,
+            payment_method=stripe_card(stripe_gateway),
+            actor="system",
+            save_method=index == 0,
         )
     assert PaymentAttempt.objects.count() == 100
     assert StoredPaymentMethod.objects.count() == 11
@@ -126,7 +141,7 @@ def test_a_hundred_payments_leave_no_card_number_or_cvc_in_any_dump(
     assert dumps[0].count(b'"model": "billing.paymentattempt"') == 100  # the dump holds them
     for dump in dumps:
         assert card_numbers_in(dump) == []
-        assert CVC_WORD.search(dump) is None and card_fields_in(dump) == []
+        assert card_fields_in(dump) == []
 
 
 SCRIPT = textwrap.dedent(
@@ -167,10 +182,8 @@ def test_the_raw_sqlite_files_hold_no_card_number_after_a_hundred_payments(tmp_p
     for path in files:
         raw = path.read_bytes()
         assert card_numbers_in(raw, separators=False) == [], path.name
-        assert CVC_WORD.search(raw) is None, path.name
         if path.name.endswith(".sqlite3"):
             assert [c for c in sqlite_columns(path) if CARD_FIELD.search(c)] == [], path.name
     for alias in DBS:
         dump = pacte(home, "dumpdata", "--database", alias, **env).stdout.encode()
         assert card_numbers_in(dump) == [] and card_fields_in(dump) == [], alias
-        assert CVC_WORD.search(dump) is None, alias

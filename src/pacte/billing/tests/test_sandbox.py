@@ -35,11 +35,16 @@ def _states(attempt: PaymentAttempt) -> list[str]:
 
 def _post(client, body: bytes, signature: str):  # type: ignore[no-untyped-def]
     return client.post(
-        "/billing/webhooks/sandbox/", data=body, content_type="application/json", headers={SIGNATURE_HEADER: signature}
+        "/billing/webhooks/sandbox/",
+        data=body,
+        content_type="application/json",
+        headers={SIGNATURE_HEADER: signature},
     )
 
 
-def _event(kind: str, gateway_id: str, amount: int, currency: str = "eur", created: int | None = None) -> dict:
+def _event(
+    kind: str, gateway_id: str, amount: int, currency: str = "eur", created: int | None = None
+) -> dict:
     return {
         "id": f"sbx_evt_{uuid.uuid4().hex}",
         "type": kind,
@@ -81,13 +86,15 @@ def test_a_replayed_webhook_changes_nothing(customer, outcomes, client) -> None:
     assert outcomes == [("paid", payable.reference, 2500, 0)]
 
 
-def test_a_declined_card_fails_then_another_card_pays(customer, outcomes, django_capture_on_commit_callbacks) -> None:
+def test_a_declined_card_fails_then_another_card_pays(
+    customer, outcomes, django_capture_on_commit_callbacks
+) -> None:
     payable = payable_for(customer())
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     with pytest.raises(PacteError) as refused, django_capture_on_commit_callbacks(execute=True):
         payment_pay(attempt_id=attempt.id, payment_method=_card("4000000000000002"), actor=ACTOR)
     assert refused.value.code == "billing.gateway_error"
-    assert "declined" in str(refused.value.message)
+    assert str(refused.value.message) == "Votre carte a été refusée. Rien n’a été débité ; essayez une autre carte."
     assert PaymentAttempt.objects.get(pk=attempt.id).state == "failed"
     with django_capture_on_commit_callbacks(execute=True):
         payment_pay(attempt_id=attempt.id, payment_method=_card("5555555555554444"), actor=ACTOR)
@@ -97,16 +104,24 @@ def test_a_declined_card_fails_then_another_card_pays(customer, outcomes, django
 
 @pytest.mark.parametrize(
     ("number", "month", "year", "code"),
-    [("4242424242424241", 12, 2031, "invalid_number"), ("4242424242424242", 1, 2020, "expired_card"), ("12", 12, 2031, "invalid_number")],
+    [
+        ("4242424242424241", 12, 2031, "invalid_number"),
+        ("4242424242424242", 1, 2020, "expired_card"),
+        ("12", 12, 2031, "invalid_number"),
+    ],
 )
-def test_the_card_page_refuses_bad_cards_and_keeps_nothing(number: str, month: int, year: int, code: str) -> None:
+def test_the_card_page_refuses_bad_cards_and_keeps_nothing(
+    number: str, month: int, year: int, code: str
+) -> None:
     with pytest.raises(GatewayRefused) as refused:
         SandboxGateway().payment_method_create(number=number, exp_month=month, exp_year=year, cvc="123")
     assert refused.value.code == code
 
 
 def test_the_sandbox_token_holds_only_outcome_brand_last4_and_expiry() -> None:
-    card = SandboxGateway().payment_method_create(number="4242 4242 4242 4242", exp_month=3, exp_year=31, cvc="123")
+    card = SandboxGateway().payment_method_create(
+        number="4242 4242 4242 4242", exp_month=3, exp_year=31, cvc="123"
+    )
     assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 3, 2031)
     assert "424242424242" not in card.token and "123" not in card.token.split("_")[-1]
 
@@ -139,7 +154,9 @@ def test_a_forged_or_late_webhook_gets_400_a_log_line_without_payload_and_change
     assert all(attempt.gateway_id not in line and "2500" not in line for line in lines)
 
 
-@pytest.mark.parametrize(("amount", "currency", "reason"), [(100, "eur", "amount_mismatch"), (2500, "usd", "currency_mismatch")])
+@pytest.mark.parametrize(
+    ("amount", "currency", "reason"), [(100, "eur", "amount_mismatch"), (2500, "usd", "currency_mismatch")]
+)
 def test_an_amount_or_currency_mismatch_flags_the_payment_for_staff_and_does_not_pay(
     customer, outcomes, client, amount: int, currency: str, reason: str
 ) -> None:
@@ -147,7 +164,9 @@ def test_an_amount_or_currency_mismatch_flags_the_payment_for_staff_and_does_not
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     sandbox = gateway_get("sandbox")
     assert isinstance(sandbox, SandboxGateway)
-    body, headers = sandbox.event_signed(_event("payment_intent.succeeded", attempt.gateway_id, amount, currency))
+    body, headers = sandbox.event_signed(
+        _event("payment_intent.succeeded", attempt.gateway_id, amount, currency)
+    )
     assert _post(client, body, headers[SIGNATURE_HEADER]).json()["outcome"] == "flagged"
     attempt.refresh_from_db()
     assert (attempt.state, attempt.reason) == ("flagged", reason)
@@ -164,8 +183,12 @@ def test_out_of_order_webhooks_never_unpay_a_paid_payment(customer, outcomes, cl
     assert isinstance(sandbox, SandboxGateway)
     now = int(time.time())
     paid = sandbox.event_signed(_event("payment_intent.succeeded", attempt.gateway_id, 2500, created=now))
-    older_failure = sandbox.event_signed(_event("payment_intent.payment_failed", attempt.gateway_id, 2500, created=now - 60))
-    newer_failure = sandbox.event_signed(_event("payment_intent.payment_failed", attempt.gateway_id, 2500, created=now + 5))
+    older_failure = sandbox.event_signed(
+        _event("payment_intent.payment_failed", attempt.gateway_id, 2500, created=now - 60)
+    )
+    newer_failure = sandbox.event_signed(
+        _event("payment_intent.payment_failed", attempt.gateway_id, 2500, created=now + 5)
+    )
     assert _post(client, paid[0], paid[1][SIGNATURE_HEADER]).json()["outcome"] == "applied"
     assert _post(client, older_failure[0], older_failure[1][SIGNATURE_HEADER]).json()["outcome"] == "stale"
     assert _post(client, newer_failure[0], newer_failure[1][SIGNATURE_HEADER]).json()["outcome"] == "ignored"
@@ -222,7 +245,9 @@ def test_an_unknown_gateway_or_country_without_gateway_is_a_coded_error(customer
     assert not PaymentAttempt.objects.exists()
 
 
-def test_a_sandbox_standing_for_a_recipient_discloses_only_what_that_recipient_may_receive(customer, settings) -> None:
+def test_a_sandbox_standing_for_a_recipient_discloses_only_what_that_recipient_may_receive(
+    customer, settings
+) -> None:
     settings.PACTE_BILLING_GATEWAYS = "sandbox=card_processors"
     payable = payable_for(customer())
     payment_start(payable=payable, country="FR", actor=ACTOR)
@@ -230,11 +255,17 @@ def test_a_sandbox_standing_for_a_recipient_discloses_only_what_that_recipient_m
     # card_processors (PluSuite) may not receive name or e-mail: the account is opened without them
     # (nothing to disclose, nothing recorded) and the payment carries the order and the account's token.
     assert [e.payload for e in entries] == [
-        {"recipient": "card_processors", "purpose": "payment", "categories": ["billing.payment_token", "commerce.orders"]},
+        {
+            "recipient": "card_processors",
+            "purpose": "payment",
+            "categories": ["billing.payment_token", "commerce.orders"],
+        },
     ]
 
 
-def test_staff_refund_in_part_then_in_full_and_no_more(customer, outcomes, django_capture_on_commit_callbacks) -> None:
+def test_staff_refund_in_part_then_in_full_and_no_more(
+    customer, outcomes, django_capture_on_commit_callbacks
+) -> None:
     payable = payable_for(customer(), amount=1000)
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     with django_capture_on_commit_callbacks(execute=True):
@@ -246,21 +277,36 @@ def test_staff_refund_in_part_then_in_full_and_no_more(customer, outcomes, djang
     assert too_much.value.code == "billing.bad_refund"
     done = payment_refund(attempt_id=attempt.id, amount=None, actor=staff)
     assert (done.state, done.refunded_amount) == ("refunded", 1000)
-    assert outcomes[1:] == [("partially_refunded", payable.reference, 1000, 300), ("refunded", payable.reference, 1000, 1000)]
+    assert outcomes[1:] == [
+        ("partially_refunded", payable.reference, 1000, 300),
+        ("refunded", payable.reference, 1000, 1000),
+    ]
     with pytest.raises(PacteError):
         payment_refund(attempt_id=attempt.id, amount=None, actor=staff)
 
 
-def test_a_saved_method_keeps_token_brand_last4_and_expiry_only(customer, django_capture_on_commit_callbacks) -> None:
+def test_a_saved_method_keeps_token_brand_last4_and_expiry_only(
+    customer, django_capture_on_commit_callbacks
+) -> None:
     from pacte.billing.models import StoredPaymentMethod
 
     payable = payable_for(customer())
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     with django_capture_on_commit_callbacks(execute=True):
-        payment_pay(attempt_id=attempt.id, payment_method=_card("5555555555554444"), actor=ACTOR, save_method=True)
+        payment_pay(
+            attempt_id=attempt.id, payment_method=_card("5555555555554444"), actor=ACTOR, save_method=True
+        )
     [method] = StoredPaymentMethod.objects.filter(subject_id=payable.subject_id)
     assert (method.brand, method.last4, method.exp_month, method.exp_year) == ("mastercard", "4444", 12, 2031)
     assert {f.name for f in StoredPaymentMethod._meta.concrete_fields} == {
-        "id", "subject", "gateway", "token", "brand", "last4", "exp_month", "exp_year", "created_at"
+        "id",
+        "subject",
+        "gateway",
+        "token",
+        "brand",
+        "last4",
+        "exp_month",
+        "exp_year",
+        "created_at",
     }
     assert "5555555555554444" not in json.dumps(list(StoredPaymentMethod.objects.values()), default=str)

@@ -31,7 +31,10 @@ ACTOR = "system"
 def _post(client, event: dict, **sign):  # type: ignore[no-untyped-def]
     body, signature = stripe_signed(event, **sign)
     return client.post(
-        "/billing/webhooks/stripe/", data=body, content_type="application/json", headers={"Stripe-Signature": signature}
+        "/billing/webhooks/stripe/",
+        data=body,
+        content_type="application/json",
+        headers={"Stripe-Signature": signature},
     )
 
 
@@ -39,12 +42,18 @@ def _intent(base: str, gateway_id: str) -> dict:
     return stripe_client(base).v1.payment_intents.retrieve(gateway_id).to_dict()
 
 
-def test_a_card_payment_at_localstripe_is_paid_by_its_signed_webhook(stripe_gateway, customer, client, outcomes) -> None:
+def test_a_card_payment_at_localstripe_is_paid_by_its_signed_webhook(
+    stripe_gateway, customer, client, outcomes
+) -> None:
     payable = payable_for(customer(), amount=4200, lines=("Plan Pro, 1 year",))
     started = payment_start(payable=payable, country="FR", actor=ACTOR)
     assert started.client_secret.startswith(started.attempt.gateway_id)  # for Stripe.js, never stored
     intent = _intent(stripe_gateway, started.attempt.gateway_id)
-    assert (intent["amount"], intent["currency"], intent["status"]) == (4200, "eur", "requires_payment_method")
+    assert (intent["amount"], intent["currency"], intent["status"]) == (
+        4200,
+        "eur",
+        "requires_payment_method",
+    )
     assert intent["metadata"] == {"pacte_reference": str(payable.reference), "lines": "Plan Pro, 1 year"}
     customer_at_stripe = stripe_client(stripe_gateway).v1.customers.retrieve(intent["customer"])
     assert (customer_at_stripe.email, customer_at_stripe.name) == ("ada@example.com", "Ada Lovelace")
@@ -58,7 +67,10 @@ def test_a_card_payment_at_localstripe_is_paid_by_its_signed_webhook(stripe_gate
     assert response.status_code == 200 and response.json()["outcome"] == "applied"
     assert PaymentAttempt.objects.get(pk=started.attempt.id).state == "paid"
     assert outcomes == [("paid", payable.reference, 4200, 0)]
-    disclosures = [e.payload for e in Entry.objects.filter(type="disclosure", subject_id=payable.subject_id).order_by("seq")]
+    disclosures = [
+        e.payload
+        for e in Entry.objects.filter(type="disclosure", subject_id=payable.subject_id).order_by("seq")
+    ]
     assert disclosures == [
         {"recipient": "stripe", "purpose": "payment", "categories": ["contact.email", "identity.name"]},
         {
@@ -73,13 +85,17 @@ def test_a_card_declined_at_localstripe_fails_the_payment(stripe_gateway, custom
     payable = payable_for(customer())
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     with pytest.raises(PacteError) as refused:
-        payment_pay(attempt_id=attempt.id, payment_method=stripe_card(stripe_gateway, "4000000000000341"), actor=ACTOR)
+        payment_pay(
+            attempt_id=attempt.id, payment_method=stripe_card(stripe_gateway, "4000000000000341"), actor=ACTOR
+        )
     assert refused.value.code == "billing.gateway_error"
     assert PaymentAttempt.objects.get(pk=attempt.id).state == "failed"
     assert [o[0] for o in outcomes] == ["failed"]
 
 
-def test_forged_wrong_secret_late_and_replayed_stripe_webhooks_change_nothing(stripe_gateway, customer, client, caplog) -> None:
+def test_forged_wrong_secret_late_and_replayed_stripe_webhooks_change_nothing(
+    stripe_gateway, customer, client, caplog
+) -> None:
     attempt = payment_start(payable=payable_for(customer()), country="FR", actor=ACTOR).attempt
     intent = _intent(stripe_gateway, attempt.gateway_id) | {"status": "succeeded"}
     event = stripe_event("payment_intent.succeeded", intent)
@@ -100,7 +116,9 @@ def test_forged_wrong_secret_late_and_replayed_stripe_webhooks_change_nothing(st
     assert PaymentAttempt.objects.get(pk=attempt.id).state == "paid"
 
 
-def test_refunds_at_localstripe_and_their_late_webhook_count_once(stripe_gateway, customer, client, outcomes) -> None:
+def test_refunds_at_localstripe_and_their_late_webhook_count_once(
+    stripe_gateway, customer, client, outcomes
+) -> None:
     payable = payable_for(customer(), amount=1000)
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     payment_pay(attempt_id=attempt.id, payment_method=stripe_card(stripe_gateway), actor=ACTOR)
@@ -110,7 +128,13 @@ def test_refunds_at_localstripe_and_their_late_webhook_count_once(stripe_gateway
     refunds = stripe_client(stripe_gateway).v1.refunds.list(params={"payment_intent": attempt.gateway_id})
     assert [r.amount for r in refunds.data] == [400]
     # localstripe sends no charge.refunded: the test sends Stripe's, late (cumulative amount 400).
-    charge = {"id": "ch_x", "object": "charge", "payment_intent": attempt.gateway_id, "amount_refunded": 400, "currency": "eur"}
+    charge = {
+        "id": "ch_x",
+        "object": "charge",
+        "payment_intent": attempt.gateway_id,
+        "amount_refunded": 400,
+        "currency": "eur",
+    }
     assert _post(client, stripe_event("charge.refunded", charge)).json()["outcome"] == "stale"
     assert payment_refund(attempt_id=attempt.id, amount=None, actor=staff).state == "refunded"
     assert PaymentAttempt.objects.get(pk=attempt.id).refunded_amount == 1000
@@ -120,8 +144,9 @@ def test_refunds_at_localstripe_and_their_late_webhook_count_once(stripe_gateway
 def test_a_gateway_that_does_not_answer_leaves_the_payment_created_and_a_retry_makes_one(
     stripe_gateway, customer, settings
 ) -> None:
-    from pacte.billing.gateways import gateway_get, gateways_reset
     from tests.live import free_port
+
+    from pacte.billing.gateways import gateway_get, gateways_reset
 
     payable = payable_for(customer())
     gateway_get("stripe")  # the account is opened while the gateway answers
@@ -161,25 +186,36 @@ def test_activation_opens_accounts_with_the_email_only_and_the_holder_deletes_th
     user = User.objects.get(subject_id=subject_id)
     client.force_login(user)
     page = client.get("/account/payment-accounts/", HTTP_ACCEPT_LANGUAGE="en")
-    assert page.status_code == 200 and b"Stripe Payments" in page.content and b"Deactivate my Stripe Payments account" in page.content
+    assert (
+        page.status_code == 200
+        and b"Stripe Payments" in page.content
+        and b"Deactivate my Stripe Payments account" in page.content
+    )
     # Someone else's account id: refused, nothing deleted.
     stranger = GatewayCustomer.objects.exclude(subject_id=subject_id).first()
     assert stranger is not None
     client.post("/account/payment-accounts/", {"account": str(stranger.id)})
     assert GatewayCustomer.objects.get(pk=stranger.id).active
+    malformed = client.post("/account/payment-accounts/", {"account": "1; DROP"})
+    assert malformed.status_code == 302 and GatewayCustomer.objects.filter(active=True).count() == 3
     response = client.post("/account/payment-accounts/", {"account": str(opened[0].id)})
     assert response.status_code == 302
     closed = GatewayCustomer.objects.get(pk=opened[0].id)
     assert (closed.active, closed.close_reason) == (False, "holder")
     with pytest.raises(stripe.InvalidRequestError):
         stripe_client(stripe_gateway).v1.customers.retrieve(stripe_ref)
-    facts = [e.payload["state"] for e in Entry.objects.filter(type="payment_account.state", subject_id=subject_id).order_by("seq")]
+    facts = [
+        e.payload["state"]
+        for e in Entry.objects.filter(type="payment_account.state", subject_id=subject_id).order_by("seq")
+    ]
     assert facts == ["opened", "opened", "closed"]
     french = client.get("/account/payment-accounts/", HTTP_ACCEPT_LANGUAGE="fr")
     assert "Comptes de paiement" in french.content.decode()
 
 
-def test_erasure_deletes_every_gateway_customer_at_the_gateway_and_keeps_payments(stripe_gateway, customer) -> None:
+def test_erasure_deletes_every_gateway_customer_at_the_gateway_and_keeps_payments(
+    stripe_gateway, customer
+) -> None:
     payable = payable_for(customer())
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt
     account = GatewayCustomer.objects.get(subject_id=payable.subject_id)
@@ -198,8 +234,9 @@ def test_erasure_deletes_every_gateway_customer_at_the_gateway_and_keeps_payment
 
 
 def test_a_gateway_down_on_deactivation_changes_nothing(stripe_gateway, customer, settings) -> None:
-    from pacte.billing.gateways import gateways_reset
     from tests.live import free_port
+
+    from pacte.billing.gateways import gateways_reset
 
     subject_id = customer()
     [account] = gateway_accounts_open(subject_id=subject_id, country="FR")
@@ -210,4 +247,3 @@ def test_a_gateway_down_on_deactivation_changes_nothing(stripe_gateway, customer
         gateway_account_close(holder_subject_id=subject_id, account_id=account.id, actor=ACTOR)
     assert down.value.code == "billing.gateway_unavailable"
     assert GatewayCustomer.objects.get(pk=account.id).active
-
