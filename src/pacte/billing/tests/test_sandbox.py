@@ -94,7 +94,10 @@ def test_a_declined_card_fails_then_another_card_pays(
     with pytest.raises(PacteError) as refused, django_capture_on_commit_callbacks(execute=True):
         payment_pay(attempt_id=attempt.id, payment_method=_card("4000000000000002"), actor=ACTOR)
     assert refused.value.code == "billing.gateway_error"
-    assert str(refused.value.message) == "Votre carte a été refusée. Rien n’a été débité ; essayez une autre carte."
+    assert (
+        str(refused.value.message)
+        == "Votre carte a été refusée. Rien n’a été débité ; essayez une autre carte."
+    )
     assert PaymentAttempt.objects.get(pk=attempt.id).state == "failed"
     with django_capture_on_commit_callbacks(execute=True):
         payment_pay(attempt_id=attempt.id, payment_method=_card("5555555555554444"), actor=ACTOR)
