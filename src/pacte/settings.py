@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "pacte.sharing",
     "pacte.commerce",
     "pacte.telemetry",
+    "pacte.billing",
     "pacte.api",
     "allauth",
     "allauth.account",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("pacte.sharing.urls")),
     path("", include("pacte.commerce.urls")),
     path("", include("pacte.telemetry.urls")),
+    path("", include("pacte.billing.urls")),
     path("", include("pacte.api.urls")),
     path("accounts/", include("allauth.urls")),
 ]

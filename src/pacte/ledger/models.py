@@ -23,6 +23,8 @@ class EntryType(models.TextChoices):
     ACCOUNT_ERASED = "account.erased", _("Account erased")
     AUTHORITY_STEP = "authority.step", _("Step of an authority request")
     ORDER_STATE = "order.state", _("Order state changed")
+    PAYMENT_STATE = "payment.state", _("Payment state changed")
+    PAYMENT_ACCOUNT_STATE = "payment_account.state", _("Payment gateway account opened or closed")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -46,6 +48,9 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     # No subject: the people concerned may not be told yet, and their own entries are what they see.
     EntryType.AUTHORITY_STEP: frozenset({"request_id", "step"}),
     EntryType.ORDER_STATE: frozenset({"order_id", "from_state", "to_state"}),
+    # billing: which payment (Pacte's id), at which gateway, the new state and a coded reason; no amount.
+    EntryType.PAYMENT_STATE: frozenset({"payment", "gateway", "state", "reason"}),
+    EntryType.PAYMENT_ACCOUNT_STATE: frozenset({"account", "gateway", "state", "reason"}),
 }
 
 

@@ -1,0 +1,45 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BillingConfig(AppConfig):
+    name = "pacte.billing"
+    label = "billing"
+    verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        # reason: models and services can only be imported once every app is loaded.
+        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050/E051
+        from pacte.billing.models import GatewayCustomer, PaymentAttempt, StoredPaymentMethod
+        from pacte.policy.registry import measure_register
+        from pacte.subjects.registry import register
+
+        register(
+            PaymentAttempt,
+            exporter=services.payments_export,
+            eraser=services.payments_keep,
+            kind="payments",
+            fields=services.PAYMENT_EXPORT_FIELDS,
+            label=_("Your payments"),
+        )
+        register(
+            StoredPaymentMethod,
+            exporter=services.payment_methods_export,
+            eraser=services.payment_methods_erase,
+            kind="payment_methods",
+            fields=services.PAYMENT_METHOD_EXPORT_FIELDS,
+            label=_("Your saved payment methods"),
+        )
+        register(
+            GatewayCustomer,
+            exporter=services.gateway_customers_export,
+            eraser=services.gateway_customers_erase,
+            kind="payment_accounts",
+            fields=services.GATEWAY_CUSTOMER_EXPORT_FIELDS,
+            label=_("Your payment accounts"),
+        )
+        measure_register(
+            "billing.no_card_data",
+            fr="Aucun numéro de carte ni cryptogramme n’est conservé : seuls le jeton du prestataire, la marque, les 4 derniers chiffres et la date d’expiration (délibération CNIL 2018-303) ; notifications des passerelles vérifiées par signature",
+            en="No card number or security code is kept: only the processor's token, brand, last 4 digits and expiry date (CNIL deliberation 2018-303); gateway notifications verified by signature",
+        )

@@ -1,0 +1,177 @@
+"""The Stripe gateway, on Stripe's official SDK (``stripe.StripeClient``), nothing hand-written.
+
+The client's address is ``PACTE_STRIPE_API_BASE`` (localstripe in the tests) and its HTTP client can be
+injected (``StripeGateway(http_client=…)``, or ``http_client_factory``), so that Pacte's one outbound
+client can carry its calls. Webhooks are verified with ``stripe.Webhook.construct_event`` and the
+endpoint's signing secret, within ``PACTE_BILLING_WEBHOOK_TOLERANCE`` seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import stripe
+
+from pacte.billing import app_settings
+from pacte.billing.gateways.base import (
+    CardDetails,
+    Gateway,
+    GatewayEvent,
+    GatewayPayment,
+    GatewayRefund,
+    GatewayRefused,
+    GatewayUnavailable,
+    WebhookForged,
+)
+from pacte.billing.gateways.sandbox import normalise_stripe_shaped
+
+# Set by whoever routes Stripe's calls elsewhere (the sharing app's HTTP client): returns a
+# ``stripe.HTTPClient``. None: the SDK's default client.
+http_client_factory: Callable[[], Any] | None = None
+
+METADATA_LIMIT = 500  # Stripe's limit on one metadata value
+
+
+def _status(intent: Any) -> str:
+    status = str(intent.status)
+    if status == "requires_payment_method" and getattr(intent, "last_payment_error", None):
+        return "failed"
+    return status
+
+
+class StripeGateway(Gateway):
+    """Stripe Payments: PaymentIntents, Customers, Refunds; webhooks signed with the endpoint secret."""
+
+    name = "stripe"
+
+    def __init__(
+        self, *, http_client: Any = None, api_base: str | None = None, api_key: str | None = None
+    ) -> None:
+        if http_client is None and http_client_factory is not None:
+            http_client = http_client_factory()
+        if http_client is None:
+            http_client = stripe.new_default_http_client(timeout=app_settings.stripe_timeout())
+        base = api_base or app_settings.stripe_api_base()
+        self.client = stripe.StripeClient(
+            api_key or app_settings.stripe_secret_key() or "sk_missing",
+            base_addresses={"api": base},
+            http_client=http_client,
+            max_network_retries=app_settings.stripe_max_retries(),
+        )
+
+    def _call(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except stripe.APIConnectionError as error:
+            raise GatewayUnavailable("connection") from error
+        except stripe.CardError as error:
+            raise GatewayRefused(str(error.code or "card_declined")) from error
+        except stripe.StripeError as error:
+            status = getattr(error, "http_status", None) or 0
+            if status >= 500 or status == 429:
+                raise GatewayUnavailable(f"http_{status}") from error
+            raise GatewayRefused(str(getattr(error, "code", None) or f"http_{status}")) from error
+
+    # --- payments ------------------------------------------------------------------------------
+    def payment_create(
+        self, *, payload: Mapping[str, Any], idempotency_key: str, capture: bool = True
+    ) -> GatewayPayment:
+        params: dict[str, Any] = {
+            "amount": int(payload["amount"]),
+            "currency": str(payload["currency"]).lower(),
+            "capture_method": "automatic" if capture else "manual",
+            "metadata": {"pacte_reference": str(payload.get("reference", ""))},
+        }
+        if payload.get("lines"):
+            # localstripe takes no `description`; metadata carries the order lines on both.
+            params["metadata"]["lines"] = "; ".join(payload["lines"])[:METADATA_LIMIT]
+        if payload.get("customer"):
+            params["customer"] = payload["customer"]
+        intent = self._call(
+            self.client.v1.payment_intents.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return GatewayPayment(
+            gateway_id=intent.id, status=_status(intent), client_secret=intent.client_secret or ""
+        )
+
+    def payment_confirm(
+        self, *, gateway_id: str, payment_method: str, idempotency_key: str
+    ) -> GatewayPayment:
+        # Two calls (attach, then confirm): localstripe does not take `payment_method` on confirm.
+        self._call(
+            self.client.v1.payment_intents.update,
+            gateway_id,
+            params={"payment_method": payment_method},
+            options={"idempotency_key": f"{idempotency_key}-pm"},
+        )
+        intent = self._call(
+            self.client.v1.payment_intents.confirm, gateway_id, options={"idempotency_key": idempotency_key}
+        )
+        return GatewayPayment(gateway_id=intent.id, status=_status(intent))
+
+    def payment_capture(self, *, gateway_id: str, amount: int | None, idempotency_key: str) -> GatewayPayment:
+        params = {"amount_to_capture": amount} if amount else {}
+        intent = self._call(
+            self.client.v1.payment_intents.capture,
+            gateway_id,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        return GatewayPayment(gateway_id=intent.id, status=_status(intent))
+
+    def refund_create(self, *, gateway_id: str, amount: int | None, idempotency_key: str) -> GatewayRefund:
+        params: dict[str, Any] = {"payment_intent": gateway_id}
+        if amount:
+            params["amount"] = amount
+        refund = self._call(
+            self.client.v1.refunds.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return GatewayRefund(gateway_id=refund.id, amount=int(refund.amount), status=str(refund.status))
+
+    # --- customers -----------------------------------------------------------------------------
+    def customer_create(self, *, payload: Mapping[str, Any], idempotency_key: str) -> str:
+        params = {key: str(payload[key]) for key in ("email", "name") if payload.get(key)}
+        customer = self._call(
+            self.client.v1.customers.create, params=params, options={"idempotency_key": idempotency_key}
+        )
+        return str(customer.id)
+
+    def customer_delete(self, *, customer_id: str) -> bool:
+        try:
+            self._call(self.client.v1.customers.delete, customer_id)
+        except GatewayRefused as refused:
+            if refused.code == "resource_missing" or refused.code == "http_404":
+                return False
+            raise
+        return True
+
+    def payment_method_details(self, *, token: str) -> CardDetails:
+        method = self._call(self.client.v1.payment_methods.retrieve, token)
+        card = method.card
+        return CardDetails(
+            token=str(method.id),
+            brand=str(card.brand),
+            last4=str(card.last4),
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+        )
+
+    # --- webhooks ------------------------------------------------------------------------------
+    def webhook_parse(self, *, body: bytes, headers: Mapping[str, str]) -> GatewayEvent:
+        secret = app_settings.stripe_webhook_secret()
+        if not secret:
+            raise WebhookForged("no_endpoint_secret")
+        signature = headers.get("Stripe-Signature") or headers.get("stripe-signature")
+        if not signature:
+            raise WebhookForged("no_signature")
+        try:
+            stripe.Webhook.construct_event(
+                body.decode("utf-8"), signature, secret, tolerance=app_settings.webhook_tolerance()
+            )
+        except stripe.SignatureVerificationError as error:
+            reason = "timestamp_outside_tolerance" if "tolerance" in str(error) else "bad_signature"
+            raise WebhookForged(reason) from None
+        except (ValueError, UnicodeDecodeError):
+            raise WebhookForged("malformed") from None
+        return normalise_stripe_shaped(body)

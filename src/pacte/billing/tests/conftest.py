@@ -1,0 +1,169 @@
+"""Billing's fixtures: customers, payables, and localstripe as a real separate process."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from tests.live import free_port
+
+from pacte.accounts.services import user_create
+from pacte.billing.gateways import gateways_reset
+from pacte.billing.gateways.base import Payable
+
+DBS = ["default", "keys", "telemetry"]
+WEBHOOK_SECRET = "whsec_test_pacte_billing"  # noqa: S105 - the shared secret of the tests' endpoint
+STRIPE_KEY = "sk_test_pacte"
+
+
+def localstripe_binary() -> str:
+    path = Path(sys.executable).parent / "localstripe"
+    found = str(path) if path.exists() else shutil.which("localstripe")
+    if not found:
+        pytest.fail(
+            "localstripe is missing: it is a test dependency (pip install localstripe); nothing is skipped."
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start localstripe (the local Stripe server) on a free port for the session; kill it after."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [localstripe_binary(), "--port", str(port), "--from-scratch"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"localstripe stopped at start:\n{log.read_text()}")
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail(f"localstripe did not answer:\n{log.read_text()}")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def stripe_gateway(settings: Any, localstripe: str) -> Iterator[str]:
+    """Make Stripe (at localstripe) the operator's only gateway; return localstripe's address."""
+    settings.PACTE_BILLING_GATEWAYS = "stripe=stripe"
+    settings.PACTE_STRIPE_API_BASE = localstripe
+    settings.PACTE_STRIPE_SECRET_KEY = STRIPE_KEY
+    settings.PACTE_STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    gateways_reset()
+    yield localstripe
+    gateways_reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gateways() -> Iterator[None]:
+    gateways_reset()
+    yield
+    gateways_reset()
+
+
+def stripe_client(base: str) -> stripe.StripeClient:
+    """The client the tests use as the customer's browser (Stripe.js) and to read localstripe's state."""
+    return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": base})
+
+
+def stripe_card(base: str, number: str = "4242424242424242") -> str:
+    """Create a card payment method at localstripe, as Stripe.js does in the customer's browser."""
+    method = stripe_client(base).v1.payment_methods.create(
+        params={"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2031, "cvc": "314"}}
+    )
+    return str(method.id)
+
+
+def stripe_signed(
+    event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None
+) -> tuple[bytes, str]:
+    """Sign ``event`` the way Stripe does: ``Stripe-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")``."""
+    body = json.dumps(event, indent=2, sort_keys=True).encode()
+    moment = int(time.time()) if timestamp is None else timestamp
+    digest = hmac.new(secret.encode(), b"%d." % moment + body, hashlib.sha256).hexdigest()
+    return body, f"t={moment},v1={digest}"
+
+
+def stripe_event(kind: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()) if created is None else created,
+        "livemode": False,
+        "api_version": "2020-08-27",
+        "data": {"object": obj},
+    }
+
+
+@pytest.fixture
+def customer() -> Callable[..., uuid.UUID]:
+    def make(name: str = "Ada Lovelace") -> uuid.UUID:
+        user = user_create(
+            email=f"{uuid.uuid4().hex[:12]}@example.com", password="correct horse 42", name=name
+        )
+        return user.subject_id
+
+    return make
+
+
+def payable_for(subject_id: uuid.UUID, amount: int = 2500, **changes: Any) -> Payable:
+    values: dict[str, Any] = {
+        "reference": uuid.uuid4(),
+        "subject_id": subject_id,
+        "amount": amount,
+        "currency": "EUR",
+        "lines": ("Hosting, 1 month",),
+        "customer_name": "Ada Lovelace",
+        "customer_email": "ada@example.com",
+    }
+    values.update(changes)
+    return Payable(**values)
+
+
+class Outcomes(list):
+    """Every call of the registered outcome callback, as (outcome, reference, amount, refunded)."""
+
+
+@pytest.fixture
+def outcomes() -> Iterator[Outcomes]:
+    from pacte.billing.hooks import payment_outcome_register, payment_outcome_unregister
+
+    seen = Outcomes()
+
+    def callback(*, outcome: str, reference: uuid.UUID, amount: int, refunded: int, actor: str) -> None:
+        seen.append((outcome, reference, amount, refunded))
+
+    payment_outcome_register(callback)
+    yield seen
+    payment_outcome_unregister(callback)
