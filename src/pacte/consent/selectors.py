@@ -139,7 +139,8 @@ class BannerPurpose:
 
 
 def banner_purposes(*, lang: str = "en") -> list[BannerPurpose]:
-    """Return the purposes the banner asks about: each one behind a non-essential cookie or a widget."""
+    """Return the purposes the banner asks about: each one behind a non-essential cookie or a widget, and
+    visit statistics when the policy makes them a consent purpose."""
     policy = policy_selectors.policy_active()
     rows: dict[str, BannerPurpose] = {}
     for name, cookie in policy.cookies.items():
@@ -158,6 +159,12 @@ def banner_purposes(*, lang: str = "en") -> list[BannerPurpose]:
             BannerPurpose(widget.purpose, purpose.label.get(lang), purpose.description.get(lang)),
         )
         row.widgets.append((wid, widget.label.get(lang), widget.host))
+    # Visit statistics that rest on consent ([telemetry] purpose) set no cookie of their own, yet nothing
+    # may be counted before a yes: the banner asks for them too.
+    stats_id = policy.telemetry.purpose
+    stats = policy.purposes.get(stats_id) if stats_id else None
+    if stats_id and stats is not None and stats.consent_required:
+        rows.setdefault(stats_id, BannerPurpose(stats_id, stats.label.get(lang), stats.description.get(lang)))
     return list(rows.values())
 
 

@@ -16,7 +16,7 @@ class TelemetryConfig(AppConfig):
         from pacte.core.schedule import register as schedule
         from pacte.policy.registry import measure_register
         from pacte.subjects.registry import register
-        from pacte.telemetry import buffer, checks, tasks  # noqa: F401 - checks registers telemetry.E001, E002, W003
+        from pacte.telemetry import buffer, checks, tasks  # noqa: F401 - checks registers telemetry.E001, E002
         from pacte.telemetry.models import Diagnostic
 
         # After a response is sent (its close()), write the buffered hits if a batch is due.

@@ -1,4 +1,4 @@
-"""Start-up checks: no telemetry table can join a visit to a person (telemetry.E001–E002); W003 below.
+"""Start-up checks: no telemetry table can join a visit to a person (telemetry.E001–E002).
 
 Outside ``Diagnostic`` (errors and security events, which keep the full IP for the diagnostics
 retention), a telemetry model may have no relation and no column whose name or type could hold an
@@ -12,11 +12,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.apps import apps
-from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, register
 from django.db import models
-
-from pacte.consent.selectors import banner_purposes
-from pacte.policy.selectors import policy_active
 
 # Names that say "a person or their session": user_id, account, subject, session_key, email, ip, owner…
 LINKING_NAME = re.compile(
@@ -65,28 +62,6 @@ def linkability_errors(model_list: Iterable[type[models.Model]]) -> list[Error]:
     return errors
 
 
-def consent_mode_warnings() -> list[Warning]:
-    """Warn when statistics need consent but the cookie banner never asks for it (nothing would be counted)."""
-    try:
-        policy = policy_active()
-    except Exception:  # an invalid policy is pacte.E003's to report
-        return []
-    purpose_id = policy.telemetry.purpose
-    purpose = policy.purposes.get(purpose_id) if purpose_id else None
-    if purpose is None or not purpose.consent_required:
-        return []
-    if purpose_id in {row.id for row in banner_purposes()}:
-        return []
-    return [
-        Warning(
-            f"Statistics need consent ('{purpose_id}'), but the cookie banner never asks for it: no visit will be counted.",
-            hint=f'Declare a non-essential cookie with purpose = "{purpose_id}" (e.g. the statistics opt-out '
-            'cookie with category = "analytics"), or make the purpose legitimate interest (CNIL exemption).',
-            id="telemetry.W003",
-        )
-    ]
-
-
 @register(Tags.models, "pacte")
 def telemetry_checks(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    return [*linkability_errors(apps.get_app_config("telemetry").get_models()), *consent_mode_warnings()]
+    return [*linkability_errors(apps.get_app_config("telemetry").get_models())]

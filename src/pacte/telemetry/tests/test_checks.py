@@ -63,12 +63,12 @@ def test_the_router_keeps_telemetry_in_its_alias_and_refuses_relations_to_any_ot
     assert router.allow_migrate("keys", "telemetry") is False
 
 
-def test_consent_mode_without_a_banner_question_is_warned(settings, tmp_path) -> None:
-    from pacte.telemetry.checks import consent_mode_warnings
+def test_consent_mode_statistics_are_asked_in_the_banner_even_without_a_cookie(settings, tmp_path) -> None:
+    from pacte.consent.selectors import banner_purposes
     from pacte.telemetry.tests.conftest import consent_mode_policy
 
     settings.PACTE_POLICY_FILE = str(consent_mode_policy(tmp_path))
-    assert consent_mode_warnings() == []  # the test policy's opt-out cookie is an analytics one: asked
+    assert "statistics" in {row.id for row in banner_purposes()}
     path = tmp_path / "unasked.toml"
     path.write_text(
         (tmp_path / "consent-mode.toml")
@@ -76,4 +76,6 @@ def test_consent_mode_without_a_banner_question_is_warned(settings, tmp_path) ->
         .replace('category = "analytics"', 'category = "strictly_necessary"')
     )
     settings.PACTE_POLICY_FILE = str(path)
-    assert [w.id for w in consent_mode_warnings()] == ["telemetry.W003"]
+    # No non-essential cookie serves statistics any more: the banner still asks, so a yes can count.
+    rows = {row.id: row for row in banner_purposes(lang="fr")}
+    assert "statistics" in rows and rows["statistics"].cookies == [] and rows["statistics"].label
