@@ -23,6 +23,7 @@ class EntryType(models.TextChoices):
     ACCOUNT_ERASED = "account.erased", _("Account erased")
     AUTHORITY_STEP = "authority.step", _("Step of an authority request")
     ORDER_STATE = "order.state", _("Order state changed")
+    SUBSCRIPTION_STATE = "subscription.state", _("Subscription state changed")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -46,6 +47,7 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     # No subject: the people concerned may not be told yet, and their own entries are what they see.
     EntryType.AUTHORITY_STEP: frozenset({"request_id", "step"}),
     EntryType.ORDER_STATE: frozenset({"order_id", "from_state", "to_state"}),
+    EntryType.SUBSCRIPTION_STATE: frozenset({"subscription_id", "from_state", "to_state"}),
 }
 
 
