@@ -147,3 +147,21 @@ def test_under_a_policy_without_a_support_purpose_there_is_no_form(settings) -> 
     assert Client().get("/contact/").status_code == 404
     assert Client().post("/contact/", FORM).status_code == 404
     assert not ContactMessage.objects.exists()
+
+
+def test_staff_answer_from_the_admin_reaches_the_sender(django_capture_on_commit_callbacks) -> None:
+    from pacte.commerce.tests.helpers import staff_client
+
+    Client(HTTP_ACCEPT_LANGUAGE="en").post("/contact/", FORM)
+    row = ContactMessage.objects.get()
+    staff = staff_client()
+    url = f"/admin/commerce/contactmessage/{row.pk}/change/"
+    page = staff.get(url).content.decode()
+    assert "Proposez-vous des audits ?" in page and "jeanne@example.fr" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(url, {"reply": "Yes, we do.", "_save": "Save"})
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert str(row.answer) == "Yes, we do." and row.answered_by.startswith("staff:")
+    sent = [m for m in mail.outbox if m.to == ["jeanne@example.fr"]]
+    assert len(sent) == 1 and sent[0].subject == "Answer to your message" and "Yes, we do." in sent[0].body
