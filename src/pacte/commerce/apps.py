@@ -63,7 +63,7 @@ class CommerceConfig(AppConfig):
             Subscription,
             exporter=subscriptions.subscription_export,
             eraser=subscriptions.subscription_erase,
-            kind="subscriptions",
+            kind="plan_subscriptions",  # "subscriptions" is messaging's newsletter kind
             fields=subscriptions.SUBSCRIPTION_EXPORT_FIELDS,
             label=_("Your subscriptions"),
         )
