@@ -12,7 +12,15 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from pacte.commerce import contact, services, testimonials
-from pacte.commerce.models import ContactMessage, Order, OrderContact, OrderLine, Product, Subscription, Testimonial
+from pacte.commerce.models import (
+    ContactMessage,
+    Order,
+    OrderContact,
+    OrderLine,
+    Product,
+    Subscription,
+    Testimonial,
+)
 from pacte.core.errors import PacteError
 
 
@@ -138,7 +146,9 @@ def publish(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Testimonia
         testimonials.testimonial_publish(testimonial=row, publish=True)
     messages.success(
         request,
-        _("Published. A signed testimonial is shown only while its author consents; an unsigned one, without a name."),
+        _(
+            "Published. A signed testimonial is shown only while its author consents; an unsigned one, without a name."
+        ),
     )
 
 
@@ -207,7 +217,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ("__str__", "plan", "state", "period_start", "period_end")
     list_filter = ("state",)
     ordering = ("-created_at",)
-    fields = ("plan", "quantity", "state", "period_start", "period_end", "created_at", "cancelled_at", "ended_at")
+    fields = (
+        "plan",
+        "quantity",
+        "state",
+        "period_start",
+        "period_end",
+        "created_at",
+        "cancelled_at",
+        "ended_at",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -74,7 +74,8 @@ def _clean(*, name: str, email: str, message: str) -> tuple[str, str, str]:
         raise _invalid(_("Write your message."))
     if len(message) > app_settings.contact_max_length():
         raise _invalid(
-            _("Your message is too long: %(max)d characters at most.") % {"max": app_settings.contact_max_length()}
+            _("Your message is too long: %(max)d characters at most.")
+            % {"max": app_settings.contact_max_length()}
         )
     return name, email, message
 

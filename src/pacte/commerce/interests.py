@@ -38,7 +38,11 @@ def interest_purpose() -> str | None:
     purposes = policy_active().purposes
     for pid in app_settings.interest_purposes():
         purpose = purposes.get(pid)
-        if purpose is not None and purpose.legal_basis == "legitimate_interest" and CATEGORY in purpose.categories:
+        if (
+            purpose is not None
+            and purpose.legal_basis == "legitimate_interest"
+            and CATEGORY in purpose.categories
+        ):
             return pid
     return None
 

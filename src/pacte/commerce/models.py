@@ -281,7 +281,9 @@ class Testimonial(models.Model):
     subject = models.ForeignKey("subjects.Subject", on_delete=models.CASCADE, related_name="+")
     text = only_under(
         TESTIMONIAL_PURPOSE,
-        EncryptedTextField(_("testimonial"), category="marketing.testimonial", retention_class=TESTIMONIAL_CLASS),
+        EncryptedTextField(
+            _("testimonial"), category="marketing.testimonial", retention_class=TESTIMONIAL_CLASS
+        ),
     )
     author_name = only_under(
         TESTIMONIAL_PURPOSE,

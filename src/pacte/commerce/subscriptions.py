@@ -98,7 +98,9 @@ def subscription_cancel(*, subject_id: Any, subscription_id: Any, lang: str = "f
     the outbox, in this transaction. Someone else's subscription is not found; one already cancelled or
     ended is refused (``commerce.subscription_not_active``), nothing changed and no mail.
     """
-    locked = Subscription.objects.select_for_update().filter(subject_id=subject_id, pk=subscription_id).first()
+    locked = (
+        Subscription.objects.select_for_update().filter(subject_id=subject_id, pk=subscription_id).first()
+    )
     if locked is None:
         raise PacteError(
             _("There is no such subscription in your account."), error_codes.SUBSCRIPTION_UNKNOWN, status=404
@@ -110,9 +112,7 @@ def subscription_cancel(*, subject_id: Any, subscription_id: Any, lang: str = "f
     locked.state = SubscriptionState.CANCEL_AT_PERIOD_END
     locked.cancelled_at = timezone.now()
     locked.save(update_fields=["state", "cancelled_at"])
-    _record(
-        locked, before=SubscriptionState.ACTIVE, after=locked.state, actor=f"subject:{locked.subject_id}"
-    )
+    _record(locked, before=SubscriptionState.ACTIVE, after=locked.state, actor=f"subject:{locked.subject_id}")
     _cancellation_queue(locked, lang)
     return locked
 
@@ -202,12 +202,18 @@ def _renew_one(*, pk: Any, now: datetime.datetime) -> str | None:
 
 def subscription_list(*, subject_id: Any) -> QuerySet[Subscription]:
     """Return the customer's subscriptions, current ones first, with their plans (one query)."""
-    return Subscription.objects.filter(subject_id=subject_id).select_related("plan").order_by("state", "-created_at")
+    return (
+        Subscription.objects.filter(subject_id=subject_id)
+        .select_related("plan")
+        .order_by("state", "-created_at")
+    )
 
 
 def access_subscription(*, subject_id: Any, subscription_id: Any) -> Subscription:
     """Return the customer's subscription, or refuse (someone else's looks unknown)."""
-    found = Subscription.objects.filter(subject_id=subject_id, pk=subscription_id).select_related("plan").first()
+    found = (
+        Subscription.objects.filter(subject_id=subject_id, pk=subscription_id).select_related("plan").first()
+    )
     if found is None:
         raise PacteError(
             _("There is no such subscription in your account."), error_codes.SUBSCRIPTION_UNKNOWN, status=404
@@ -233,7 +239,9 @@ def subscription_export(subject: Any) -> Any:
     """Yield the subject's subscriptions (plan address, state, current period, dates)."""
     for row in Subscription.objects.filter(subject=subject).select_related("plan").order_by("created_at"):
         yield {
-            **{name: value_plain(getattr(row, name)) for name in SUBSCRIPTION_EXPORT_FIELDS if name != "plan"},
+            **{
+                name: value_plain(getattr(row, name)) for name in SUBSCRIPTION_EXPORT_FIELDS if name != "plan"
+            },
             "plan": row.plan.slug,
         }
 

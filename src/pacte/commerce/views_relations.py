@@ -41,7 +41,9 @@ def testimonial_page(request: HttpRequest) -> HttpResponse:
     """The published testimonials (not found under a policy without the ``testimonials`` purpose)."""
     if not testimonials.testimonials_enabled():
         raise Http404("This site publishes no testimonials.")
-    return render(request, "commerce/testimonials.html", {"testimonials": testimonials.testimonial_list_public()})
+    return render(
+        request, "commerce/testimonials.html", {"testimonials": testimonials.testimonial_list_public()}
+    )
 
 
 @login_required
@@ -68,7 +70,10 @@ def testimonial_write(request: HttpRequest) -> HttpResponse:
             )
         except PacteError as refused:
             return render(
-                request, "commerce/testimonial_write.html", {**context, "error": refused}, status=refused.status
+                request,
+                "commerce/testimonial_write.html",
+                {**context, "error": refused},
+                status=refused.status,
             )
         messages.success(request, _("Thank you: our team will read your testimonial before publishing it."))
         return redirect("commerce:my_testimonials")
@@ -82,7 +87,9 @@ def my_testimonials(request: HttpRequest) -> HttpResponse:
     subject_id = getattr(request.user, "subject_id", None)
     if request.method == "POST":
         try:
-            testimonials.testimonial_remove(subject_id=subject_id, testimonial_id=_uuid(request.POST.get("remove")))
+            testimonials.testimonial_remove(
+                subject_id=subject_id, testimonial_id=_uuid(request.POST.get("remove"))
+            )
         except PacteError as refused:
             messages.error(request, refused.message)
         else:
@@ -135,7 +142,9 @@ def contact_page(request: HttpRequest) -> HttpResponse:
                 customer=user if user.is_authenticated else None,
             )
         except PacteError as refused:
-            response = render(request, "commerce/contact.html", {**context, "error": refused}, status=refused.status)
+            response = render(
+                request, "commerce/contact.html", {**context, "error": refused}, status=refused.status
+            )
             if refused.status == 429:
                 response["Retry-After"] = "3600"
             return response
@@ -162,7 +171,9 @@ def interest_page(request: HttpRequest) -> HttpResponse:
             elif interests.interest_record(subject_id=subject_id, product=product, kind=InterestKind.SAVED):
                 messages.success(request, _("Saved for later: find it in your items of interest."))
             else:
-                messages.info(request, _("Nothing was saved: this site records no items of interest for you."))
+                messages.info(
+                    request, _("Nothing was saved: this site records no items of interest for you.")
+                )
         elif action == "delete":
             interests.interest_delete(subject_id=subject_id, interest_id=request.POST.get("interest", "x"))
             messages.success(request, _("Deleted."))
@@ -171,15 +182,21 @@ def interest_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("All your items of interest are deleted."))
         elif action == "object":
             interests.interest_object(subject_id=subject_id, lang=lang)
-            messages.success(request, _("Your objection is recorded: your items are deleted and none will be recorded."))
+            messages.success(
+                request, _("Your objection is recorded: your items are deleted and none will be recorded.")
+            )
         else:
             messages.error(request, _("Use the buttons of this page."))
         return redirect("commerce:interests")
-    context: dict[str, Any] = {"purpose": purpose, "objected": interests.interest_objected(subject_id=subject_id)}
+    context: dict[str, Any] = {
+        "purpose": purpose,
+        "objected": interests.interest_objected(subject_id=subject_id),
+    }
     if purpose is not None:
         context["purpose_description"], context["retention"] = _purpose_texts(purpose, lang)
         context["rows"] = [
-            {"row": row, "name": row.product.name(lang)} for row in interests.interest_list(subject_id=subject_id)
+            {"row": row, "name": row.product.name(lang)}
+            for row in interests.interest_list(subject_id=subject_id)
         ]
     return render(request, "commerce/interests.html", context)
 
@@ -220,10 +237,15 @@ def subscription_cancel(request: HttpRequest, subscription_id: Any) -> HttpRespo
     context = {"subscription": found, "name": found.plan.name(lang)}
     if request.method == "POST":
         try:
-            done = subscriptions.subscription_cancel(subject_id=subject_id, subscription_id=found.pk, lang=lang)
+            done = subscriptions.subscription_cancel(
+                subject_id=subject_id, subscription_id=found.pk, lang=lang
+            )
         except PacteError as refused:
             return render(
-                request, "commerce/subscription_cancel.html", {**context, "error": refused}, status=refused.status
+                request,
+                "commerce/subscription_cancel.html",
+                {**context, "error": refused},
+                status=refused.status,
             )
         messages.success(
             request,

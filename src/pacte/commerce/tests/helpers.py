@@ -66,7 +66,9 @@ def staff_client(email: str = "agent@operator.example", lang: str = "en") -> Cli
     staff = user_create(email=email, password=PASSWORD, name="Agent", birth_date=None, is_staff=True)
     staff.is_superuser = True
     staff.save(update_fields=["is_superuser"])
-    EmailAddress.objects.update_or_create(user=staff, email=staff.email, defaults={"verified": True, "primary": True})
+    EmailAddress.objects.update_or_create(
+        user=staff, email=staff.email, defaults={"verified": True, "primary": True}
+    )
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     client = Client(HTTP_ACCEPT_LANGUAGE=lang)

@@ -148,7 +148,9 @@ def test_a_customer_writes_testimonials_contacts_the_shop_and_cancels_a_subscrip
     page.screenshot(path=str(artifacts_dir / "shop-testimonials-en.png"), full_page=True)
     # Removing the signed one takes it down at once.
     page.goto(f"{base}/account/testimonials/")
-    page.locator("li", has_text="Setup was quick").get_by_role("button", name="Remove this testimonial").click()
+    page.locator("li", has_text="Setup was quick").get_by_role(
+        "button", name="Remove this testimonial"
+    ).click()
     page.wait_for_load_state()
     page.goto(f"{base}/testimonials/")
     assert page.locator("ul.testimonials li").count() == 1
@@ -162,7 +164,9 @@ def test_a_customer_writes_testimonials_contacts_the_shop_and_cancels_a_subscrip
     page.get_by_role("button", name="Send my message").click()
     page.wait_for_load_state()
     assert page.get_by_text("your message is sent").is_visible()
-    contact.contact_answer(message=ContactMessage.objects.get(), answer="Yes: write to us at renewal.", actor="staff:1")
+    contact.contact_answer(
+        message=ContactMessage.objects.get(), answer="Yes: write to us at renewal.", actor="staff:1"
+    )
     answer = smtp_server.wait_for(received + 1)[received]
     received += 1
     assert answer["Subject"] == "Answer to your message" and answer.envelope_to == ["camille@example.fr"]

@@ -89,7 +89,9 @@ def test_more_than_five_messages_an_hour_from_one_client_are_refused(settings) -
     assert other.post("/contact/", FORM).status_code == 200
 
 
-def test_staff_answer_is_encrypted_and_mailed_in_the_writers_language(django_capture_on_commit_callbacks) -> None:
+def test_staff_answer_is_encrypted_and_mailed_in_the_writers_language(
+    django_capture_on_commit_callbacks,
+) -> None:
     Client(HTTP_ACCEPT_LANGUAGE="fr").post("/contact/", FORM)
     row = ContactMessage.objects.get()
     with django_capture_on_commit_callbacks(execute=True):

@@ -68,7 +68,9 @@ def test_one_item_or_all_can_be_deleted(audit) -> None:
     _client(other).get("/shop/guide/")
     first = Interest.objects.get(subject_id=user.subject_id, product=audit)
     client.post("/account/interests/", {"action": "delete", "interest": str(first.pk)})
-    assert list(Interest.objects.filter(subject_id=user.subject_id).values_list("product", flat=True)) == [guide.pk]
+    assert list(Interest.objects.filter(subject_id=user.subject_id).values_list("product", flat=True)) == [
+        guide.pk
+    ]
     # Someone else's item is not reachable.
     theirs = Interest.objects.get(subject_id=other.subject_id)
     client.post("/account/interests/", {"action": "delete", "interest": str(theirs.pk)})
@@ -136,7 +138,9 @@ def test_popular_items_are_counts_without_identities_and_small_counts_are_hidden
     sql = queries[0]["sql"].lower().replace('"', "")
     # Grouped by product alone: subjects appear only inside count(distinct …), never as a row.
     select = sql.split(" from ")[0]
-    assert " group by 1 " in sql and select.count("subject_id") == select.count("count(distinct commerce_interest.subject_id)")
+    assert " group by 1 " in sql and select.count("subject_id") == select.count(
+        "count(distinct commerce_interest.subject_id)"
+    )
     page = staff_client().get("/staff/popular-items/").content.decode()
     assert "Site audit" in page and "Digital guide" in page and "Rare thing" not in page
     assert "fewer than 5" in page and "C0" not in page

@@ -42,21 +42,35 @@ def _client(user) -> Client:
 
 
 def _states() -> list[tuple]:
-    return [(e.payload["from_state"], e.payload["to_state"]) for e in Entry.objects.filter(type="subscription.state").order_by("seq")]
+    return [
+        (e.payload["from_state"], e.payload["to_state"])
+        for e in Entry.objects.filter(type="subscription.state").order_by("seq")
+    ]
 
 
 def test_months_later_keeps_the_day_or_takes_the_last_of_the_month() -> None:
-    tz = datetime.timezone.utc
-    assert subscriptions.months_later(datetime.datetime(2026, 1, 31, tzinfo=tz), 1).date() == datetime.date(2026, 2, 28)
-    assert subscriptions.months_later(datetime.datetime(2027, 12, 15, tzinfo=tz), 1).date() == datetime.date(2028, 1, 15)
-    assert subscriptions.months_later(datetime.datetime(2028, 2, 29, tzinfo=tz), 12).date() == datetime.date(2029, 2, 28)
+    tz = datetime.UTC
+    assert subscriptions.months_later(datetime.datetime(2026, 1, 31, tzinfo=tz), 1).date() == datetime.date(
+        2026, 2, 28
+    )
+    assert subscriptions.months_later(datetime.datetime(2027, 12, 15, tzinfo=tz), 1).date() == datetime.date(
+        2028, 1, 15
+    )
+    assert subscriptions.months_later(datetime.datetime(2028, 2, 29, tzinfo=tz), 12).date() == datetime.date(
+        2029, 2, 28
+    )
 
 
 def test_a_paid_plan_line_starts_one_subscription_and_only_once(paid, plan) -> None:
     user, order = paid
     order.refresh_from_db()
     sub = Subscription.objects.get()
-    assert (sub.subject_id, sub.plan_id, sub.order_id, sub.state) == (user.subject_id, plan.pk, order.pk, "active")
+    assert (sub.subject_id, sub.plan_id, sub.order_id, sub.state) == (
+        user.subject_id,
+        plan.pk,
+        order.pk,
+        "active",
+    )
     assert sub.period_start == order.paid_at
     assert sub.period_end == subscriptions.months_later(order.paid_at, 1)
     services.order_mark_paid(order=order, actor="system")  # a repeated notification
@@ -73,7 +87,10 @@ def test_renewal_places_the_next_periods_order_pending_payment_once(paid, plan) 
     user, first = paid
     sub = Subscription.objects.get()
     end = sub.period_end
-    assert subscriptions.subscriptions_renew_due(now=end - datetime.timedelta(seconds=1)) == {"renewed": 0, "ended": 0}
+    assert subscriptions.subscriptions_renew_due(now=end - datetime.timedelta(seconds=1)) == {
+        "renewed": 0,
+        "ended": 0,
+    }
     mails_before = OutboxMessage.objects.count()
     assert subscriptions.subscriptions_renew_due(now=end) == {"renewed": 1, "ended": 0}
     assert subscriptions.subscriptions_renew_due(now=end) == {"renewed": 0, "ended": 0}  # once
@@ -89,7 +106,9 @@ def test_renewal_places_the_next_periods_order_pending_payment_once(paid, plan) 
     assert Subscription.objects.count() == 1
 
 
-def test_cancel_in_two_clicks_confirmed_by_mail_then_no_more_orders_or_order_mails(paid, django_capture_on_commit_callbacks) -> None:
+def test_cancel_in_two_clicks_confirmed_by_mail_then_no_more_orders_or_order_mails(
+    paid, django_capture_on_commit_callbacks
+) -> None:
     user, _order = paid
     sub = Subscription.objects.get()
     client = _client(user)
@@ -106,7 +125,9 @@ def test_cancel_in_two_clicks_confirmed_by_mail_then_no_more_orders_or_order_mai
     sub.refresh_from_db()
     assert sub.state == "cancel_at_period_end" and sub.cancelled_at is not None
     (sent,) = mail.outbox
-    assert sent.to == ["lea@example.fr"] and sent.subject == "Your subscription to Essential plan is cancelled"
+    assert (
+        sent.to == ["lea@example.fr"] and sent.subject == "Your subscription to Essential plan is cancelled"
+    )
     assert _states() == [(None, "active"), ("active", "cancel_at_period_end")]
     # A second cancellation is refused, with no mail.
     again = client.post(f"/account/subscriptions/{sub.pk}/cancel/")
@@ -114,11 +135,16 @@ def test_cancel_in_two_clicks_confirmed_by_mail_then_no_more_orders_or_order_mai
     # At the period's end: it ends; no order, no order mail, now or later.
     orders, messages = Order.objects.count(), OutboxMessage.objects.count()
     assert subscriptions.subscriptions_renew_due(now=sub.period_end) == {"renewed": 0, "ended": 1}
-    assert subscriptions.subscriptions_renew_due(now=sub.period_end + datetime.timedelta(days=400)) == {"renewed": 0, "ended": 0}
+    assert subscriptions.subscriptions_renew_due(now=sub.period_end + datetime.timedelta(days=400)) == {
+        "renewed": 0,
+        "ended": 0,
+    }
     sub.refresh_from_db()
     assert sub.state == "ended" and sub.ended_at == sub.period_end
     assert Order.objects.count() == orders and OutboxMessage.objects.count() == messages
-    assert not OutboxMessage.objects.filter(template="commerce/order_confirmation", created_at__gt=sub.cancelled_at).exists()
+    assert not OutboxMessage.objects.filter(
+        template="commerce/order_confirmation", created_at__gt=sub.cancelled_at
+    ).exists()
 
 
 def test_someone_elses_subscription_is_not_found(paid) -> None:
@@ -145,4 +171,6 @@ def test_the_period_check_constraint_holds(paid) -> None:
 
     sub = Subscription.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Subscription.objects.filter(pk=sub.pk).update(period_end=timezone.now() - datetime.timedelta(days=400))
+        Subscription.objects.filter(pk=sub.pk).update(
+            period_end=timezone.now() - datetime.timedelta(days=400)
+        )

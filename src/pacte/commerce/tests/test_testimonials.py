@@ -50,7 +50,9 @@ def test_a_signed_testimonial_is_encrypted_grants_the_consent_and_waits_for_staf
 
 def test_published_signed_shows_the_name_until_the_consent_is_withdrawn() -> None:
     user = customer_make()
-    row = testimonials.testimonial_write(customer=user, text="Très bon suivi.", signed=True, name="", lang="fr")
+    row = testimonials.testimonial_write(
+        customer=user, text="Très bon suivi.", signed=True, name="", lang="fr"
+    )
     testimonials.testimonial_publish(testimonial=row)
     page = _public()
     assert "Très bon suivi." in page and "Léa Roux" in page
@@ -73,7 +75,9 @@ def test_an_unsigned_testimonial_is_shown_without_any_name_and_grants_no_consent
 
 def test_removal_from_my_account_takes_it_down_at_once() -> None:
     user = customer_make()
-    row = testimonials.testimonial_write(customer=user, text="Je recommande.", signed=True, name="", lang="fr")
+    row = testimonials.testimonial_write(
+        customer=user, text="Je recommande.", signed=True, name="", lang="fr"
+    )
     testimonials.testimonial_publish(testimonial=row)
     client = _client(user)
     mine = client.get("/account/testimonials/").content.decode()
@@ -99,7 +103,10 @@ def test_someone_elses_testimonial_cannot_be_removed() -> None:
     [
         ({"text": "   "}, "Write your testimonial first."),
         ({"text": "x" * 2001}, "Your testimonial is too long: 2000 characters at most."),
-        ({"text": "Bien.", "signed": "1", "name": "n" * 121}, "Give the name to show (120 characters at most)"),
+        (
+            {"text": "Bien.", "signed": "1", "name": "n" * 121},
+            "Give the name to show (120 characters at most)",
+        ),
     ],
 )
 def test_bad_input_is_explained_and_nothing_is_written(data, message) -> None:
