@@ -164,7 +164,12 @@ def subscriptions_renew_due(*, now: datetime.datetime | None = None) -> dict[str
 
 @transaction.atomic
 def _renew_one(*, pk: Any, now: datetime.datetime) -> str | None:
-    sub = Subscription.objects.select_for_update(of=("self",)).select_related("plan", "order").filter(pk=pk).first()
+    sub = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("plan", "order")
+        .filter(pk=pk)
+        .first()
+    )
     if sub is None or sub.period_end > now or sub.state == SubscriptionState.ENDED:
         return None
     if sub.state == SubscriptionState.CANCEL_AT_PERIOD_END or not sub.plan.active:
