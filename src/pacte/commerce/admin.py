@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from pacte.commerce import services
-from pacte.commerce.models import Order, OrderContact, OrderLine, Product
+from pacte.commerce import contact, services, testimonials
+from pacte.commerce.models import (
+    ContactMessage,
+    Order,
+    OrderContact,
+    OrderLine,
+    Product,
+    Subscription,
+    Testimonial,
+)
 from pacte.core.errors import PacteError
 
 
@@ -126,6 +135,102 @@ class OrderContactAdmin(admin.ModelAdmin):
             actor=f"staff:{request.user.pk}",
         )
         obj.pk = created.pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.action(description=_("Publish"))
+def publish(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Testimonial]) -> None:
+    for row in queryset:
+        testimonials.testimonial_publish(testimonial=row, publish=True)
+    messages.success(
+        request,
+        _(
+            "Published. A signed testimonial is shown only while its author consents; an unsigned one, without a name."
+        ),
+    )
+
+
+@admin.action(description=_("Take off the public page"))
+def unpublish(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Testimonial]) -> None:
+    for row in queryset:
+        testimonials.testimonial_publish(testimonial=row, publish=False)
+    messages.success(request, _("Taken off the public page."))
+
+
+@admin.register(Testimonial)
+class TestimonialAdmin(admin.ModelAdmin):
+    """Staff read testimonials and choose which to publish; the author removes theirs from My account."""
+
+    list_display = ("__str__", "signed", "lang", "created_at", "published_at")
+    list_filter = ("signed", "lang")
+    ordering = ("-created_at",)
+    actions = (publish, unpublish)
+    fields = ("text", "author_name", "signed", "lang", "created_at", "published_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class ContactAnswerForm(forms.ModelForm):
+    reply = forms.CharField(
+        label=_("Your answer (mailed to the sender, in their language)"),
+        widget=forms.Textarea(attrs={"rows": 8}),
+        required=False,
+    )
+
+    class Meta:
+        model = ContactMessage
+        fields: tuple[str, ...] = ()
+
+
+@admin.register(ContactMessage)
+class ContactMessageAdmin(admin.ModelAdmin):
+    """Staff read a contact-form message and answer it: the answer is mailed through the outbox."""
+
+    form = ContactAnswerForm
+    list_display = ("__str__", "from_customer", "lang", "created_at", "answered_at")
+    list_filter = ("from_customer", "lang")
+    ordering = ("-created_at",)
+    readonly_fields = ("sender_name", "email", "message", "lang", "created_at", "answer", "answered_at")
+    fields = (*readonly_fields, "reply")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: ContactMessage, form: Any, change: bool) -> None:
+        reply = form.cleaned_data.get("reply", "")
+        if not str(reply).strip():
+            return
+        try:
+            contact.contact_answer(message=obj, answer=reply, actor=f"staff:{request.user.pk}")
+        except PacteError as refused:
+            messages.error(request, refused.message)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    """Subscriptions are changed by the customer (cancel) and the renewal task only: read-only here."""
+
+    list_display = ("__str__", "plan", "state", "period_start", "period_end")
+    list_filter = ("state",)
+    ordering = ("-created_at",)
+    fields = (
+        "plan",
+        "quantity",
+        "state",
+        "period_start",
+        "period_end",
+        "created_at",
+        "cancelled_at",
+        "ended_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

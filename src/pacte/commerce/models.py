@@ -14,10 +14,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from pacte.policy.registry import not_personal
-from pacte.vault.fields import EncryptedPostalAddressField, EncryptedTextField
+from pacte.policy.registry import not_personal, only_under
+from pacte.vault.fields import EncryptedEmailField, EncryptedPostalAddressField, EncryptedTextField
 
 # The French VAT rates (CGI art. 278 to 281 nonies): normal, intermediate, reduced, special.
 VAT_RATES = (Decimal("20.0"), Decimal("10.0"), Decimal("5.5"), Decimal("2.1"))
@@ -186,6 +187,10 @@ class Order(models.Model):
     billing_address = EncryptedPostalAddressField(
         _("billing address"), category="contact.postal", retention_class=INVOICE_CLASS, blank=True
     )
+    # The subscription this order renews (an order of a new period, placed by subscriptions_renew_due).
+    renews = models.ForeignKey(
+        "Subscription", on_delete=models.SET_NULL, null=True, blank=True, related_name="renewals"
+    )
     # The one-time id of the checkout form that placed it: a second submission finds this order.
     checkout_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(_("ordered at"), auto_now_add=True)
@@ -256,3 +261,189 @@ class OrderContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} {self.contacted_at:%Y-%m-%d}"
+
+
+# --- Testimonials -------------------------------------------------------------------------------------
+
+TESTIMONIAL_PURPOSE = "testimonials"  # the policy purpose a testimonial is kept and shown under
+TESTIMONIAL_CLASS = "testimonial"  # its retention class: until the consent is withdrawn
+
+
+class Testimonial(models.Model):
+    """A customer's testimonial: the text and the name to show, encrypted under their ``testimonial`` key.
+
+    Staff choose to publish it. The public page shows the name only while the author consents to the
+    ``testimonials`` purpose; a testimonial written to be signed is taken down as soon as that consent
+    is withdrawn; one written anonymously is shown without a name. Removal by the author deletes it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.CASCADE, related_name="+")
+    text = only_under(
+        TESTIMONIAL_PURPOSE,
+        EncryptedTextField(
+            _("testimonial"), category="marketing.testimonial", retention_class=TESTIMONIAL_CLASS
+        ),
+    )
+    author_name = only_under(
+        TESTIMONIAL_PURPOSE,
+        EncryptedTextField(
+            _("name shown"), category="identity.name", retention_class=TESTIMONIAL_CLASS, blank=True
+        ),
+    )
+    signed = models.BooleanField(_("to be shown with the name"), default=False)
+    lang = models.CharField(max_length=2, default="fr")
+    created_at = models.DateTimeField(_("written on"), auto_now_add=True)
+    published_at = models.DateTimeField(_("published on"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("testimonial")
+        verbose_name_plural = _("testimonials")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["published_at"], name="commerce_testimonial_pub_idx")]
+
+    def __str__(self) -> str:
+        return f"testimonial:{str(self.pk)[:8]}"
+
+
+# --- Contact form -------------------------------------------------------------------------------------
+
+CONTACT_CLASS = "contact_requests"  # 3 years from the last exchange (PluSuite)
+
+
+class ContactMessage(models.Model):
+    """A message sent through the contact form, and staff's answer; everything personal is encrypted.
+
+    A visitor's message gets a subject of its own (kind ``contact``), a signed-in customer's is theirs:
+    either way export and erasure reach it. Kept under ``customer_support`` only to answer it; the
+    address is never added to any mailing list.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(_("purpose"), max_length=64)
+    sender_name = only_under(
+        "customer_support",
+        EncryptedTextField(_("name"), category="identity.name", retention_class=CONTACT_CLASS),
+    )
+    email = only_under(
+        "customer_support",
+        EncryptedEmailField(_("e-mail address"), category="contact.email", retention_class=CONTACT_CLASS),
+    )
+    message = only_under(
+        "customer_support",
+        EncryptedTextField(_("message"), category="support.messages", retention_class=CONTACT_CLASS),
+    )
+    answer = only_under(
+        "customer_support",
+        EncryptedTextField(
+            _("answer"), category="support.messages", retention_class=CONTACT_CLASS, blank=True
+        ),
+    )
+    lang = models.CharField(_("language"), max_length=2, default="fr")
+    from_customer = models.BooleanField(_("sent by a signed-in customer"), default=False)
+    created_at = models.DateTimeField(_("received on"), auto_now_add=True)
+    answered_at = models.DateTimeField(_("answered on"), null=True, blank=True)
+    answered_by = models.CharField(max_length=80, blank=True)
+    # Retention runs from here (``contact_requests``: 3 years from the last exchange).
+    last_exchange_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("contact-form message")
+        verbose_name_plural = _("contact-form messages")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"message:{str(self.pk)[:8]}"
+
+
+# --- Items of interest ----------------------------------------------------------------------------------
+
+
+class InterestKind(models.TextChoices):
+    VIEWED = "viewed", _("Viewed")
+    SAVED = "saved", _("Saved for later")
+
+
+class Interest(models.Model):
+    """A product a signed-in customer viewed or saved for later (site_improvement, legitimate interest)."""
+
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=8, choices=InterestKind.choices)
+    first_at = models.DateTimeField(auto_now_add=True)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("item of interest")
+        verbose_name_plural = _("items of interest")
+        ordering = ("-last_at",)
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "product", "kind"], name="commerce_interest_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.product_id}"
+
+
+# Which product a person looked at is personal data of category ``commerce.interests``.
+Interest._meta.get_field("product").pacte_category = "commerce.interests"  # type: ignore[attr-defined]
+only_under("site_improvement", Interest._meta.get_field("product"))
+
+
+class InterestObjection(models.Model):
+    """A customer objected (art. 21) to the recording of their items of interest: nothing is recorded."""
+
+    subject = models.OneToOneField("subjects.Subject", on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("objection to items of interest")
+        verbose_name_plural = _("objections to items of interest")
+
+    def __str__(self) -> str:
+        return f"objection:{self.purpose}"
+
+
+# --- Subscriptions --------------------------------------------------------------------------------------
+
+
+class SubscriptionState(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CANCEL_AT_PERIOD_END = "cancel_at_period_end", _("Cancelled: ends at the end of the period")
+    ENDED = "ended", _("Ended")
+
+
+class Subscription(models.Model):
+    """A plan bought by a customer: one period after another until cancelled (effective at period end)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT, related_name="+")
+    plan = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="subscriptions"
+    )
+    quantity = models.PositiveSmallIntegerField(default=1)
+    state = models.CharField(
+        _("state"), max_length=24, choices=SubscriptionState.choices, default=SubscriptionState.ACTIVE
+    )
+    period_start = models.DateTimeField(_("current period from"))
+    period_end = models.DateTimeField(_("current period until"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["state", "period_end"], name="commerce_sub_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_end__gt=models.F("period_start")), name="commerce_sub_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"subscription:{str(self.pk)[:8]}"

@@ -18,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from pacte.accounts.selectors import account_contact, organisation_list
-from pacte.commerce import app_settings, error_codes, selectors
+from pacte.commerce import app_settings, error_codes, selectors, subscriptions
 from pacte.commerce.cart import MAX_QUANTITY, Lines
 from pacte.commerce.models import (
     INVOICED,
@@ -332,6 +332,42 @@ def order_place(*, customer: Any, token: str, quote: str, lang: str) -> tuple[Or
             status=409,
         )
     name, organisation, address = _buyer(customer)
+    try:
+        with transaction.atomic():
+            order = order_create(
+                subject_id=subject_id,
+                view=view,
+                purpose=purpose,
+                lang=lang,
+                buyer=(name, organisation, address),
+                actor=f"subject:{subject_id}",
+                checkout_token=nonce,
+            )
+    except IntegrityError:  # the same form, submitted twice at once: the other submission won
+        return Order.objects.get(checkout_token=nonce), False
+    cart_save(subject_id=subject_id, lines={})
+    return order, True
+
+
+@transaction.atomic
+def order_create(
+    *,
+    subject_id: Any,
+    view: CartView,
+    purpose: str,
+    lang: str,
+    buyer: tuple[str, str, Any],
+    actor: str,
+    checkout_token: str | None = None,
+    renews: Any = None,
+) -> Order:
+    """Write an order pending payment for the priced ``view`` (its lines copied as sold); return it.
+
+    ``buyer`` is (name, organisation, billing address) as the invoice will show them. One
+    ``order.state`` ledger entry (none → pending_payment) and the confirmation mail queued, in this
+    transaction. ``order_place`` (checkout) and ``subscriptions_renew_due`` (a new period) call it.
+    """
+    name, organisation, address = buyer
     order = Order(
         subject_id=subject_id,
         reference=_reference(),
@@ -343,14 +379,11 @@ def order_place(*, customer: Any, token: str, quote: str, lang: str) -> tuple[Or
         buyer_name=name,
         organisation_name=organisation,
         billing_address=address,
-        checkout_token=nonce,
+        checkout_token=checkout_token,
+        renews=renews,
     )
-    order.full_clean(exclude=["billing_address"])
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:  # the same form, submitted twice at once: the other submission won
-        return Order.objects.get(checkout_token=nonce), False
+    order.full_clean(exclude=["billing_address", "renews"])
+    order.save(force_insert=True)
     lines = OrderLine.objects.bulk_create(
         OrderLine(
             order=order,
@@ -370,10 +403,9 @@ def order_place(*, customer: Any, token: str, quote: str, lang: str) -> tuple[Or
         )
         for index, row in enumerate(view.rows)
     )
-    _record(order, before=None, after=OrderStatus.PENDING_PAYMENT, actor=f"subject:{subject_id}")
-    cart_save(subject_id=subject_id, lines={})
+    _record(order, before=None, after=OrderStatus.PENDING_PAYMENT, actor=actor)
     _confirmation_queue(order, lines)
-    return order, True
+    return order
 
 
 def _transition(order: Order, *, to: str, actor: str) -> Order:
@@ -406,6 +438,7 @@ def order_mark_paid(*, order: Order, actor: str) -> Order:
     if current.status in (OrderStatus.PAID, OrderStatus.FULFILLED):
         return current
     paid = _transition(current, to=OrderStatus.PAID, actor=actor)
+    subscriptions.subscriptions_start(order=paid)
     # TODO(webhooks): emit the `order.paid` event here once the webhooks app lands (on commit, no values).
     return paid
 

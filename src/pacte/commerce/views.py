@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from pacte.commerce import cart, error_codes, selectors, services
-from pacte.commerce.models import Product
+from pacte.commerce import cart, error_codes, interests, selectors, services
+from pacte.commerce.models import InterestKind, Product
 from pacte.core.errors import PacteError
 from pacte.core.i18n import current_language
 
@@ -47,6 +47,12 @@ def product(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     context = _product_view(found, current_language())
     context["can_buy"] = request.user.is_authenticated or cart.cookie_enabled()
+    subject_id = _subject_id(request)
+    # Recorded only under the policy's interest purpose, never after an objection (interests.py).
+    context["can_save"] = subject_id is not None and interests.interest_record(
+        subject_id=subject_id, product=found, kind=InterestKind.VIEWED
+    )
+    context["saved"] = context["can_save"] and interests.interest_saved(subject_id=subject_id, product=found)
     return render(request, "commerce/product.html", context)
 
 

@@ -25,6 +25,7 @@ class EntryType(models.TextChoices):
     ORDER_STATE = "order.state", _("Order state changed")
     PAYMENT_STATE = "payment.state", _("Payment state changed")
     PAYMENT_ACCOUNT_STATE = "payment_account.state", _("Payment gateway account opened or closed")
+    SUBSCRIPTION_STATE = "subscription.state", _("Subscription state changed")
 
 
 # The keys of each entry type's payload, fixed: never free text, never plaintext personal data.
@@ -51,6 +52,7 @@ PAYLOAD_KEYS: dict[str, frozenset[str]] = {
     # billing: which payment (Pacte's id), at which gateway, the new state and a coded reason; no amount.
     EntryType.PAYMENT_STATE: frozenset({"payment", "gateway", "state", "reason"}),
     EntryType.PAYMENT_ACCOUNT_STATE: frozenset({"account", "gateway", "state", "reason"}),
+    EntryType.SUBSCRIPTION_STATE: frozenset({"subscription_id", "from_state", "to_state"}),
 }
 
 

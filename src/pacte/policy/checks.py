@@ -8,17 +8,24 @@ from django.core.checks import Error, Tags, register
 from django.db import models
 
 from pacte.policy.loader import PolicyFileError
-from pacte.policy.registry import personal_fields
-from pacte.policy.selectors import category_ids, policy_loaded
+from pacte.policy.registry import field_purpose, personal_fields
+from pacte.policy.selectors import category_ids, policy_active, policy_loaded
 
 
 def check_fields_against_policy(
-    model_list: list[type[models.Model]] | None = None, categories: set[str] | None = None
+    model_list: list[type[models.Model]] | None = None,
+    categories: set[str] | None = None,
+    purposes: set[str] | None = None,
 ) -> list[Error]:
-    """Return an error for every personal field without a category, or with one the policy lacks."""
+    """Return an error for every personal field without a category, or with one the policy lacks.
+
+    A field marked ``only_under(purpose, …)`` is not checked against a policy that lacks ``purpose``:
+    its feature is off there, and nothing is written in it.
+    """
     if categories is None:
         try:
             categories = category_ids()
+            purposes = set(policy_active().purposes)
         except PolicyFileError:
             return []  # reported by E003
     errors = []
@@ -34,7 +41,9 @@ def check_fields_against_policy(
                     id="pacte.E001",
                 )
             )
-        elif category not in categories:
+        elif category not in categories and (
+            purposes is None or field_purpose(field) is None or field_purpose(field) in purposes
+        ):
             errors.append(
                 Error(
                     f"{label} declares the category '{category}', which the active policy does not declare.",

@@ -59,6 +59,22 @@ def personal_fields(
                 yield model, field, field_category(field)
 
 
+def field_purpose(field: models.Field) -> str | None:
+    """Return the purpose without which ``field`` is never written (``only_under``), or None."""
+    return getattr(field, "pacte_purpose", None)
+
+
+def only_under(purpose: str, field: models.Field) -> models.Field:
+    """Mark a personal field as written only when the policy declares ``purpose``.
+
+    For a feature that a policy may not have (testimonials, a contact form): its code refuses to write
+    unless the purpose is declared, so under a policy without it the field's category need not be
+    declared either (the check ``pacte.E002`` skips the field). The code must keep that promise.
+    """
+    field.pacte_purpose = purpose  # type: ignore[attr-defined]
+    return field
+
+
 def not_personal(field: models.Field) -> models.Field:
     """Mark a field whose name looks personal as holding no personal data (``name = not_personal(…)``)."""
     field.pacte_personal = False  # type: ignore[attr-defined]

@@ -49,7 +49,7 @@ from pacte.vault.stream import EncryptingWriter, decrypt_chunks, plaintext_size,
 EXPORT_RETENTION_CLASS = "account"
 EXPORT_SUFFIX = ".zip.enc"
 # The kinds whose rows the readable page shows in full (a few rows each); the rest are counted and linked.
-READABLE_KINDS = ("account", "organisations", "email_addresses", "orders")
+READABLE_KINDS = ("account", "organisations", "email_addresses", "orders", "plan_subscriptions")
 READABLE_LIMIT = 200
 LEDGER_FIELDS = ("seq", "time", "type", "actor", "payload")
 # How much of each CSV waits in memory while data.json is written; beyond, an encrypted temporary file.
@@ -307,6 +307,10 @@ def _index_html(
                         "gross": Decimal(row["gross_cents"]) / 100,
                     }
                     for row in details.get("orders", [])
+                ],
+                "plan_subscriptions": [
+                    {**row, "period_end": _when(row.get("period_end"))}
+                    for row in details.get("plan_subscriptions", [])
                 ],
                 "consents": [{"view": view, "changed_at": view.changed_at} for view in consents],
                 "shared": shared,

@@ -51,3 +51,28 @@ def cookie_lines(client: Client) -> list[list[int]] | None:
 def cookie_forge(payload: Any) -> str:
     """A cookie signed with our key and salt but holding ``payload`` (as only a bug or a thief could)."""
     return signing.dumps(payload, salt=SALT, compress=True)
+
+
+def staff_client(email: str = "agent@operator.example", lang: str = "en") -> Client:
+    """A staff member signed in the only way there is for staff: password, then TOTP."""
+    from allauth.mfa.totp.internal.auth import (
+        TOTP,
+        format_hotp_value,
+        generate_totp_secret,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+
+    staff = user_create(email=email, password=PASSWORD, name="Agent", birth_date=None, is_staff=True)
+    staff.is_superuser = True
+    staff.save(update_fields=["is_superuser"])
+    EmailAddress.objects.update_or_create(
+        user=staff, email=staff.email, defaults={"verified": True, "primary": True}
+    )
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+    client = Client(HTTP_ACCEPT_LANGUAGE=lang)
+    client.post("/accounts/login/", {"login": email, "password": PASSWORD})
+    code = format_hotp_value(hotp_value(secret, list(yield_hotp_counters_from_time())[-1]))
+    assert client.post("/accounts/2fa/authenticate/", {"code": code}).status_code == 302
+    return client

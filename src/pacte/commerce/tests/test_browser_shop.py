@@ -99,3 +99,91 @@ def test_a_visitor_fills_a_cart_signs_up_checks_out_and_sees_the_order(
     row.get_by_role("link", name=order.reference).click()
     assert page.get_by_role("heading", name=f"Order {order.reference}").is_visible()
     assert not page.foreign_requests
+
+
+def test_a_customer_writes_testimonials_contacts_the_shop_and_cancels_a_subscription(
+    page, live_server, smtp_server, artifacts_dir
+) -> None:
+    from pacte.commerce import contact, services, testimonials
+    from pacte.commerce.models import ContactMessage, Product, Subscription, Testimonial
+    from pacte.commerce.tests.helpers import customer_make
+    from pacte.commerce.tests.test_orders import order_make
+
+    catalogue_demo_seed()
+    user = customer_make("camille@example.fr", name="Camille Martin", language="en")
+    plan = Product.objects.get(slug="plan-essential")
+    services.order_mark_paid(order=order_make(user, {plan.pk: 1}), actor="system")
+    received = len(smtp_server.wait_for(1))  # the order's confirmation
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    banner = page.get_by_role("region", name="Your choice about cookies")
+    if banner.count():
+        banner.get_by_role("button", name="Refuse all").click()
+        banner.wait_for(state="detached")
+    page.get_by_label("Email").fill("camille@example.fr")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_load_state()
+
+    # A signed testimonial (the box is the consent), then an anonymous one.
+    page.goto(f"{base}/testimonials/write/")
+    page.get_by_label("Your testimonial").fill("Setup was quick and the team answers fast.")
+    page.get_by_label("Show my name with my testimonial").check()
+    page.screenshot(path=str(artifacts_dir / "shop-testimonial-write-en.png"), full_page=True)
+    page.get_by_role("button", name="Send my testimonial").click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/testimonials/write/")
+    page.get_by_label("Your testimonial").fill("Clear invoices, no surprise.")
+    page.get_by_role("button", name="Send my testimonial").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="My testimonials").is_visible()
+    for row in Testimonial.objects.all():  # staff publish both (admin action)
+        testimonials.testimonial_publish(testimonial=row)
+    page.goto(f"{base}/testimonials/")
+    cards = page.locator("ul.testimonials li")
+    assert cards.count() == 2
+    signed = cards.filter(has_text="Setup was quick")
+    assert "Camille Martin" in signed.inner_text()
+    assert "A customer" in cards.filter(has_text="Clear invoices").inner_text()
+    page.screenshot(path=str(artifacts_dir / "shop-testimonials-en.png"), full_page=True)
+    # Removing the signed one takes it down at once.
+    page.goto(f"{base}/account/testimonials/")
+    page.locator("li", has_text="Setup was quick").get_by_role(
+        "button", name="Remove this testimonial"
+    ).click()
+    page.wait_for_load_state()
+    page.goto(f"{base}/testimonials/")
+    assert page.locator("ul.testimonials li").count() == 1
+    assert not page.get_by_text("Camille Martin").count()
+
+    # The contact form, and the staff's answer by mail.
+    page.goto(f"{base}/contact/")
+    page.get_by_label("Your e-mail address").fill("camille@example.fr")
+    page.get_by_label("Your message").fill("Can I change my plan to yearly?")
+    page.screenshot(path=str(artifacts_dir / "shop-contact-en.png"), full_page=True)
+    page.get_by_role("button", name="Send my message").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("your message is sent").is_visible()
+    contact.contact_answer(
+        message=ContactMessage.objects.get(), answer="Yes: write to us at renewal.", actor="staff:1"
+    )
+    answer = smtp_server.wait_for(received + 1)[received]
+    received += 1
+    assert answer["Subject"] == "Answer to your message" and answer.envelope_to == ["camille@example.fr"]
+    assert "Yes: write to us at renewal." in answer.get_body(preferencelist=("plain",)).get_content()
+
+    # Cancel the subscription: two clicks, confirmed by mail.
+    page.goto(f"{base}/account/")
+    page.get_by_role("navigation", name="My account").get_by_role("link", name="My subscriptions").click()
+    page.wait_for_load_state()
+    page.get_by_role("link", name="Cancel Essential plan").click()
+    page.wait_for_load_state()
+    page.screenshot(path=str(artifacts_dir / "shop-subscription-cancel-en.png"), full_page=True)
+    page.get_by_role("button", name="Yes, cancel my subscription").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Your subscription is cancelled.").is_visible()
+    assert "Cancelled: ends at the end of the period" in page.locator("tbody tr").first.inner_text()
+    mail = smtp_server.wait_for(received + 1)[received]
+    assert mail["Subject"] == "Your subscription to Essential plan is cancelled"
+    assert Subscription.objects.get().state == "cancel_at_period_end"
+    assert not page.foreign_requests

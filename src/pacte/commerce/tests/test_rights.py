@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -85,3 +86,69 @@ def test_erasure_keeps_invoiced_orders_readable_under_the_hold_and_nothing_else(
     assert not OrderContact.objects.exists()
     user.subject.refresh_from_db()
     assert user.subject.erased_at is not None
+
+
+def test_export_and_erasure_reach_testimonials_interests_subscriptions_and_contact_messages(shop) -> None:
+    from django.test import Client
+
+    from pacte.commerce import contact, interests, testimonials
+    from pacte.commerce.models import (
+        ContactMessage,
+        Interest,
+        InterestObjection,
+        Product,
+        Subscription,
+        Testimonial,
+    )
+
+    user, paid, _pending = shop
+    plan = product_make("plan-essential", 1900, kind="plan", period="month")
+    plan_order = order_make(user, {plan.pk: 1}, lang="fr")
+    services.order_mark_paid(order=plan_order, actor="system")
+    testimonials.testimonial_write(customer=user, text="Excellent.", signed=True, name="Léa R.", lang="fr")
+    interests.interest_record(
+        subject_id=user.subject_id, product=Product.objects.get(slug="audit"), kind="saved"
+    )
+    contact.contact_send(
+        name="Léa Roux", email="lea@example.fr", message="Une question.", lang="fr", customer=user
+    )
+    visitor = contact.contact_send(
+        name="Jean Passant", email="jean@example.fr", message="Bonjour.", lang="fr"
+    )
+
+    records = json.loads(_export(user, "fr").read("data.json"))["records"]
+    assert (
+        records["testimonials"][0]["text"] == "Excellent."
+        and records["testimonials"][0]["author_name"] == "Léa R."
+    )
+    assert records["interests"] == [
+        {
+            "product": "audit",
+            "kind": "saved",
+            "first_at": records["interests"][0]["first_at"],
+            "last_at": records["interests"][0]["last_at"],
+        }
+    ]
+    assert (
+        records["plan_subscriptions"][0]["plan"] == "plan-essential"
+        and records["plan_subscriptions"][0]["state"] == "active"
+    )
+    assert [row["message"] for row in records["contact_messages"]] == ["Une question."]
+    page = _export(user, "fr").read("index.html").decode()
+    assert "Vos abonnements" in page and "Formule d’abonnement" not in page
+    assert "plan-essential" in page and "Actif" in page
+    # The visitor's message is reached through its own subject.
+    visitor_records = json.loads(_export(SimpleNamespace(subject=visitor.subject), "en").read("data.json"))[
+        "records"
+    ]
+    assert visitor_records["contact_messages"][0]["email"] == "jean@example.fr"
+
+    erasure_of_subject(subject=user.subject)
+    assert not Testimonial.objects.filter(subject=user.subject).exists()
+    assert not Interest.objects.exists() and not InterestObjection.objects.exists()
+    assert not Subscription.objects.exists()
+    assert list(ContactMessage.objects.values_list("pk", flat=True)) == [visitor.pk]
+    assert Order.objects.filter(pk=plan_order.pk).exists()  # invoiced: kept under the hold
+    erasure_of_subject(subject=visitor.subject)
+    assert not ContactMessage.objects.exists()
+    assert Client().get("/testimonials/").content.decode().count("Excellent.") == 0

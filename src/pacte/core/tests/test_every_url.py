@@ -79,7 +79,9 @@ def _staff_client() -> Client:
 
 
 def test_production_urls_hold_no_benchmark_or_test_page() -> None:
-    assert [path for path in every_path() if "bench" in path or "test" in path] == []
+    # "/testimonials/" is the shop's (issue 16): a word that merely starts with "test" is not a test page.
+    words = {path: path.replace("testimonial", "") for path in every_path()}
+    assert [path for path, rest in words.items() if "bench" in rest or "test" in rest] == []
 
 
 def test_no_url_answers_500_to_a_visitor_a_customer_or_staff() -> None:

@@ -64,3 +64,21 @@ def test_an_invalid_active_policy_is_a_start_up_error(settings, tmp_path) -> Non
     errors = policy_checks()
     assert [e.id for e in errors] == ["pacte.E003"]
     assert f"{bad}:1:" in errors[0].msg
+
+
+@isolate_apps("tests.testapp")
+def test_a_field_written_only_under_a_purpose_the_policy_lacks_is_not_checked() -> None:
+    from pacte.policy.registry import only_under
+
+    class Feature(models.Model):
+        words = only_under("testimonials", _Categorised(max_length=20, category="marketing.testimonial"))
+
+        class Meta:
+            app_label = "testapp"
+
+    without = check_fields_against_policy([Feature], categories={"identity.name"}, purposes={"billing"})
+    with_purpose = check_fields_against_policy(
+        [Feature], categories={"identity.name"}, purposes={"testimonials"}
+    )
+    assert without == []
+    assert [(e.id, e.obj.name) for e in with_purpose] == [("pacte.E002", "words")]
