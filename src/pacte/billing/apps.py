@@ -38,6 +38,13 @@ class BillingConfig(AppConfig):
             fields=services.GATEWAY_CUSTOMER_EXPORT_FIELDS,
             label=_("Your payment accounts"),
         )
+        # The shop's orders are paid here: their outcome moves the order, and checkout ends on the pay page.
+        from pacte.billing.flows import orders
+        from pacte.billing.hooks import payment_outcome_register
+        from pacte.commerce.hooks import pay_page_register
+
+        payment_outcome_register(orders.order_payment_outcome)
+        pay_page_register(orders.order_pay_url)
         measure_register(
             "billing.no_card_data",
             fr="Aucun numéro de carte ni cryptogramme n’est conservé : seuls le jeton du prestataire, la marque, les 4 derniers chiffres et la date d’expiration (délibération CNIL 2018-303) ; notifications des passerelles vérifiées par signature",

@@ -53,8 +53,9 @@ class StripeGateway(Gateway):
         if http_client is None:
             http_client = stripe.new_default_http_client(timeout=app_settings.stripe_timeout())
         base = api_base or app_settings.stripe_api_base()
+        self.api_key = api_key or app_settings.stripe_secret_key() or "sk_missing"
         self.client = stripe.StripeClient(
-            api_key or app_settings.stripe_secret_key() or "sk_missing",
+            self.api_key,
             base_addresses={"api": base},
             http_client=http_client,
             max_network_retries=app_settings.stripe_max_retries(),
@@ -145,6 +146,30 @@ class StripeGateway(Gateway):
                 return False
             raise
         return True
+
+    def card_form(self) -> bool:
+        # Stripe accepts raw card numbers from a server in test mode only: in live mode the customer types
+        # the card on Stripe's hosted Checkout page (docs/operations.md), never on Pacte's.
+        return self.api_key.startswith("sk_test_")
+
+    def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
+        if not self.card_form():
+            raise GatewayRefused("card_form_unavailable")
+        method = self._call(
+            self.client.v1.payment_methods.create,
+            params={
+                "type": "card",
+                "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
+            },
+        )
+        card = method.card
+        return CardDetails(
+            token=str(method.id),
+            brand=str(card.brand),
+            last4=str(card.last4),
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+        )
 
     def payment_method_details(self, *, token: str) -> CardDetails:
         method = self._call(self.client.v1.payment_methods.retrieve, token)
