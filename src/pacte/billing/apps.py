@@ -9,7 +9,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # reason: models and services can only be imported once every app is loaded.
-        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050/E051
+        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050–E052
         from pacte.billing.models import GatewayCustomer, PaymentAttempt, StoredPaymentMethod
         from pacte.policy.registry import measure_register
         from pacte.subjects.registry import register
