@@ -82,3 +82,13 @@ def payment_confirm_retry(*, attempt_id: str, sealed: str, tries: int) -> str:
         services.payment_state_set(attempt_id=attempt.id, state="failed", reason=refused.code, actor="system")
         return "refused"
     return "sent"
+
+
+@task()
+def renewal_retry(*, order_id: str, tries: int) -> str:
+    """Try a failed renewal again (1, 3, then 7 days after), then suspend (``flows/renewals.py``)."""
+    import uuid
+
+    from pacte.billing.flows.renewals import renewal_charge_order
+
+    return renewal_charge_order(order_id=uuid.UUID(order_id), tries=tries)

@@ -16,6 +16,7 @@ transaction that records the payment's new state, so the order and the payment c
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from dataclasses import dataclass
@@ -41,6 +42,11 @@ from pacte.policy.selectors import policy_active
 from pacte.sharing.services import webhook_emit
 
 logger = logging.getLogger("pacte.billing")
+
+# Set by a flow that tells the customer of a failure itself (renewals): the callback then does not mail.
+FAILURE_MAILED_BY_CALLER: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "billing_failure_mailed_by_caller", default=False
+)
 
 # Commerce's order states, as the text its selectors return (billing does not import commerce's models).
 PENDING, PAID, FULFILLED = "pending_payment", "paid", "fulfilled"
@@ -132,7 +138,7 @@ def order_payment_outcome(
     if outcome == "paid":
         _paid(order, reference=reference, amount=amount, actor=actor)
     elif outcome == "failed":
-        if actor == "system" and order.status == PENDING:
+        if actor == "system" and order.status == PENDING and not FAILURE_MAILED_BY_CALLER.get():
             _failed_mail(order)
     elif outcome == "refunded":
         if order.status in (PAID, FULFILLED):
