@@ -39,10 +39,12 @@ class BillingConfig(AppConfig):
             label=_("Your payment accounts"),
         )
         # The shop's orders are paid here: their outcome moves the order, and checkout ends on the pay page.
+        from pacte.billing import receivers
         from pacte.billing.flows import orders
         from pacte.billing.hooks import payment_outcome_register
         from pacte.commerce.hooks import pay_page_register
 
+        receivers.connect()
         payment_outcome_register(orders.order_payment_outcome)
         pay_page_register(orders.order_pay_url)
         measure_register(

@@ -92,3 +92,15 @@ def renewal_retry(*, order_id: str, tries: int) -> str:
     from pacte.billing.flows.renewals import renewal_charge_order
 
     return renewal_charge_order(order_id=uuid.UUID(order_id), tries=tries)
+
+
+@task()
+def gateway_accounts_open_task(*, subject_id: str) -> int:
+    """Open the person's accounts at the gateways serving their country (address's, else the operator's)."""
+    import uuid
+
+    from pacte.billing.flows.accounts import gateway_accounts_open
+    from pacte.billing.flows.orders import customer_country
+
+    subject = uuid.UUID(subject_id)
+    return len(gateway_accounts_open(subject_id=subject, country=customer_country(subject_id=subject)))
