@@ -91,5 +91,5 @@ def refund_part(modeladmin: Any, request: Any, queryset: Any) -> Any:
     )
 
 
-PaymentAttemptAdmin.actions = (refund_full, refund_part)
-PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "reference")
+PaymentAttemptAdmin.actions = [refund_full, refund_part]  # type: ignore[misc]
+PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "reference")  # type: ignore[assignment]

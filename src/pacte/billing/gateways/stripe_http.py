@@ -40,7 +40,7 @@ class GateHTTPClient(stripe.HTTPClient):
         post_data: Any = None,
         *,
         _usage: Any = None,
-    ) -> tuple[bytes, int, Mapping[str, str]]:
+    ) -> tuple[str, int, Mapping[str, str]]:
         if isinstance(post_data, str):
             post_data = post_data.encode("utf-8")
         try:
@@ -57,7 +57,8 @@ class GateHTTPClient(stripe.HTTPClient):
             raise stripe.APIConnectionError(
                 f"Stripe could not be reached ({failed.reason}).", should_retry=True
             ) from None
-        return answer.content, answer.status, answer.headers
+        # The SDK reads the body as text (its own clients decode it the same way).
+        return answer.content.decode("utf-8", "replace"), answer.status, answer.headers
 
     def request_stream(
         self,

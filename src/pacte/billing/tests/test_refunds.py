@@ -9,7 +9,7 @@ from pacte.billing.flows.orders import TypedCard, order_pay
 from pacte.billing.models import PaymentAttempt
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.commerce.tests.test_orders import order_make
-from pacte.sharing.tests.test_webhooks import staff_client  # noqa: F401 - a fixture
+from pacte.sharing.tests import test_webhooks
 
 pytestmark = pytest.mark.django_db(databases=DBS)
 CHANGELIST = "/admin/billing/paymentattempt/"
@@ -25,9 +25,9 @@ def paid(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def staff(staff_client) -> Client:
+def staff() -> Client:
     """A superuser signed in with password and TOTP (sharing's fixture: the admin requires MFA)."""
-    return staff_client
+    return test_webhooks.staff_client.__wrapped__()
 
 
 def test_a_partial_refund_leaves_the_order_paid_and_the_rest_refunds_it(paid, staff) -> None:
