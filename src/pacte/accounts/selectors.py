@@ -185,3 +185,12 @@ def session_list(*, request: Any) -> list[dict[str, Any]]:
     ]
     rows.sort(key=lambda row: (not row["current"], -row["last_seen_at"].timestamp()))
     return rows
+
+
+def account_country(*, subject_id: Any) -> str | None:
+    """Return the two-letter country of the account's postal address (upper case), or None without one."""
+    user = User.objects.filter(subject_id=subject_id).only("id", "subject_id", "postal_address").first()
+    if user is None or not user.postal_address:
+        return None
+    country = str(dict(user.postal_address).get("country", "")).strip().upper()
+    return country if len(country) == 2 and country.isalpha() else None

@@ -1,10 +1,12 @@
-"""Billing in the admin: payments and webhook ids, read-only (states change through the gateways)."""
+"""Billing in the admin: payments and webhook ids, read-only (states change through the gateways);
+staff refund a payment, in full or in part, through its gateway."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from pacte.billing.models import PaymentAttempt, WebhookEvent
 
@@ -30,3 +32,64 @@ class PaymentAttemptAdmin(ReadOnly):
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnly):
     list_display = ("gateway", "event_id", "received_at")
+
+
+# --- billing-pay: staff refunds (full or partial) through the gateway ----------------------------------
+# Flagged payments are found with the "state" filter ("Flagged for staff"); a paid one is refunded here.
+# The refund's outcome moves the commerce order (flows/orders.py); the credit note is the invoices'
+# (TODO(invoices): call billing.invoices.credit_note_issue once it is in main).
+
+
+def _refund(request: Any, attempt: PaymentAttempt, amount: int | None) -> bool:
+    from django.contrib import messages
+
+    from pacte.billing.flows.payment import payment_refund
+    from pacte.core.errors import PacteError
+
+    try:
+        payment_refund(attempt_id=attempt.id, amount=amount, actor=f"staff:{request.user.pk}")
+    except PacteError as refused:
+        messages.error(request, f"{attempt.id}: {refused.message}")
+        return False
+    return True
+
+
+@admin.action(description=_("Refund in full through the payment service"))
+def refund_full(modeladmin: Any, request: Any, queryset: Any) -> None:
+    from django.contrib import messages
+
+    done = sum(_refund(request, attempt, None) for attempt in queryset)
+    if done:
+        messages.success(request, _("%(count)d payment(s) refunded.") % {"count": done})
+
+
+@admin.action(description=_("Refund part of one payment…"))
+def refund_part(modeladmin: Any, request: Any, queryset: Any) -> Any:
+    from django.contrib import messages
+    from django.template.response import TemplateResponse
+
+    if queryset.count() != 1:
+        messages.error(request, _("Choose exactly one payment to refund in part."))
+        return None
+    attempt = queryset.get()
+    if request.POST.get("amount") is not None:
+        text = str(request.POST.get("amount", "")).strip()
+        if text.isdigit() and _refund(request, attempt, int(text)):
+            messages.success(request, _("%(count)d payment(s) refunded.") % {"count": 1})
+            return None
+        if not text.isdigit():
+            messages.error(request, _("Write the amount to refund in cents, digits only."))
+    return TemplateResponse(
+        request,
+        "billing/admin_refund.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "attempt": attempt,
+            "left": attempt.amount - attempt.refunded_amount,
+            "title": _("Refund part of a payment"),
+        },
+    )
+
+
+PaymentAttemptAdmin.actions = [refund_full, refund_part]  # type: ignore[misc]
+PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "reference")  # type: ignore[assignment]

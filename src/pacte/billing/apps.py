@@ -9,7 +9,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # reason: models and services can only be imported once every app is loaded.
-        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050/E051
+        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050–E052
         from pacte.billing.models import GatewayCustomer, PaymentAttempt, StoredPaymentMethod
         from pacte.policy.registry import measure_register
         from pacte.subjects.registry import register
@@ -38,6 +38,15 @@ class BillingConfig(AppConfig):
             fields=services.GATEWAY_CUSTOMER_EXPORT_FIELDS,
             label=_("Your payment accounts"),
         )
+        # The shop's orders are paid here: their outcome moves the order, and checkout ends on the pay page.
+        from pacte.billing import receivers
+        from pacte.billing.flows import orders
+        from pacte.billing.hooks import payment_outcome_register
+        from pacte.commerce.hooks import pay_page_register
+
+        receivers.connect()
+        payment_outcome_register(orders.order_payment_outcome)
+        pay_page_register(orders.order_pay_url)
         measure_register(
             "billing.no_card_data",
             fr="Aucun numéro de carte ni cryptogramme n’est conservé : seuls le jeton du prestataire, la marque, les 4 derniers chiffres et la date d’expiration (délibération CNIL 2018-303) ; notifications des passerelles vérifiées par signature",

@@ -1,4 +1,4 @@
-"""System checks of billing: the operator's gateways agree with the code and the policy (pacte.E050–E051)."""
+"""System checks of billing: the operator's gateways agree with the code and the policy (pacte.E050–E052)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from django.core.checks import Error, Tags, register
 
 from pacte.billing import app_settings
 from pacte.billing.gateways import gateway_get, gateway_names
+from pacte.core.errors import PacteError
 from pacte.policy.loader import PolicyFileError
 from pacte.policy.selectors import policy_active
+from pacte.sharing.http import check_url
 
 
 @register(Tags.compatibility, "pacte")
@@ -47,6 +49,18 @@ def gateways_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="pacte.E050",
                 )
             )
+        if choice.gateway == "stripe" and declared is not None:
+            try:
+                check_url(recipient=choice.recipient or "", url=app_settings.stripe_api_base())
+            except PacteError as refused:
+                errors.append(
+                    Error(
+                        f"Stripe's API address cannot be called: {refused.message}",
+                        hint="Declare the host of PACTE_STRIPE_API_BASE in the recipient's hosts "
+                        "(api.stripe.com in production), or correct the address.",
+                        id="pacte.E052",
+                    )
+                )
         if choice.gateway == "stripe" and not (
             app_settings.stripe_secret_key() and app_settings.stripe_webhook_secret()
         ):

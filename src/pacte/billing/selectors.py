@@ -55,3 +55,21 @@ def payment_method_list(*, subject_id: uuid.UUID | str) -> list[StoredPaymentMet
     return list(
         StoredPaymentMethod.objects.filter(subject_id=subject_id).defer("token").order_by("-created_at")
     )
+
+
+def payment_live(*, reference: uuid.UUID | str) -> PaymentAttempt | None:
+    """Return the payable's one live payment (being paid, paid, refunded or flagged), or None."""
+    return PaymentAttempt.objects.filter(reference=reference, live=True).first()
+
+
+def payment_latest(*, reference: uuid.UUID | str) -> PaymentAttempt | None:
+    """Return the payable's most recent payment attempt, live or failed, or None."""
+    return PaymentAttempt.objects.filter(reference=reference).order_by("-created_at").first()
+
+
+def access_payment_method(*, subject_id: uuid.UUID | str, method_id: uuid.UUID | str) -> StoredPaymentMethod:
+    """Return the saved method ``method_id`` if it is ``subject_id``'s; otherwise a coded 404."""
+    method = StoredPaymentMethod.objects.filter(pk=method_id, subject_id=subject_id).first()
+    if method is None:
+        raise PacteError(_("There is no such saved card."), error_codes.PAYMENT_NOT_FOUND, status=404)
+    return method

@@ -404,3 +404,17 @@ def gateway_customers_erase(subject: Any) -> int:
         count += 1
     GatewayCustomer.objects.filter(subject=subject).delete()
     return count
+
+
+@transaction.atomic
+def payment_flag(*, reference: uuid.UUID, reason: str, actor: str) -> PaymentAttempt | None:
+    """Set the live payment of ``reference`` aside for staff (``flagged``, with a coded ``reason``).
+
+    Used when what was paid cannot be applied as is (the order was cancelled meanwhile, its total
+    differs). Returns the payment, or None when the payable has no live payment.
+    """
+    attempt = PaymentAttempt.objects.select_for_update().filter(reference=reference, live=True).first()
+    if attempt is None:
+        return None
+    _transition(attempt, state=PaymentState.FLAGGED, reason=reason, actor=actor, fields=[])
+    return attempt

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -136,3 +137,11 @@ def access_order(*, subject_id: Any, order_id: Any) -> Order:
     if order is None:
         raise PacteError(_("There is no such order in your account."), error_codes.ORDER_UNKNOWN, status=404)
     return order
+
+
+def order_get(*, order_id: Any) -> Order | None:
+    """Return the order ``order_id`` with its lines (for billing, which is paid for it), or None."""
+    try:
+        return Order.objects.filter(pk=order_id).prefetch_related("lines").first()
+    except (ValueError, TypeError, ValidationError):
+        return None

@@ -16,8 +16,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from pacte.commerce import cart, error_codes, interests, selectors, services
-from pacte.commerce.models import InterestKind, Product
+from pacte.commerce import cart, error_codes, hooks, interests, selectors, services
+from pacte.commerce.models import InterestKind, OrderStatus, Product
 from pacte.core.errors import PacteError
 from pacte.core.i18n import current_language
 
@@ -183,7 +183,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
                 _("Thank you: your order %(reference)s is recorded. It waits for your payment.")
                 % {"reference": order.reference},
             )
-        return redirect("commerce:order", order_id=order.pk)
+        pay = hooks.pay_page(order) if order.status == OrderStatus.PENDING_PAYMENT else None
+        return redirect(pay) if pay else redirect("commerce:order", order_id=order.pk)
     view = selectors.cart_view(lines=selectors.cart_lines_saved(subject_id=user.subject_id), lang=lang)
     if view.dropped:
         services.cart_save(subject_id=user.subject_id, lines=view.lines)
@@ -209,4 +210,5 @@ def order(request: HttpRequest, order_id: Any) -> HttpResponse:
     found = selectors.access_order(subject_id=_subject_id(request), order_id=order_id)
     lang = current_language()
     lines = [{"line": line, "name": line.name(lang)} for line in found.lines.all()]
-    return render(request, "commerce/order.html", {"order": found, "lines": lines})
+    pay = hooks.pay_page(found) if found.status == OrderStatus.PENDING_PAYMENT else None
+    return render(request, "commerce/order.html", {"order": found, "lines": lines, "pay_url": pay})

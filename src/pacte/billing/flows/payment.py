@@ -122,9 +122,11 @@ def payment_pay(
     if attempt.state not in (PaymentState.PENDING, PaymentState.FAILED):
         return attempt  # already on its way, paid, or set aside: a second click changes nothing
     implementation = gateway_get(attempt.gateway)
-    services.payment_state_set(
+    attempt, changed = services.payment_state_set(
         attempt_id=attempt.id, state=PaymentState.PROCESSING, reason="confirm", actor=actor
     )
+    if not changed:
+        return attempt  # a concurrent click moved it first: that click confirms it, this one changes nothing
     try:
         implementation.payment_confirm(
             gateway_id=attempt.gateway_id,
@@ -132,7 +134,19 @@ def payment_pay(
             idempotency_key=f"pacte-{attempt.id}-confirm-{payment_method[-12:]}",
         )
     except GatewayUnavailable:
-        raise _unavailable(attempt.gateway) from None
+        # The payment stays ``processing``: the confirmation is sent again later, with the same
+        # idempotency key (so the gateway charges once), and the gateway's webhook settles it.
+        from pacte.billing.tasks import payment_confirm_retry_schedule
+
+        payment_confirm_retry_schedule(attempt_id=attempt.id, payment_method=payment_method, tries=0)
+        raise PacteError(
+            _(
+                "The payment service %(gateway)s does not answer right now. Your payment is not lost: we send it again in a few minutes and mail you the outcome."
+            )
+            % {"gateway": attempt.gateway},
+            error_codes.GATEWAY_UNAVAILABLE,
+            status=503,
+        ) from None
     except GatewayRefused as refused:
         services.payment_state_set(
             attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor

@@ -116,6 +116,18 @@ class Gateway(abc.ABC):
     # Whether the gateway runs inside Pacte (nothing leaves, so nothing is disclosed).
     in_process: ClassVar[bool] = False
 
+    def card_form(self) -> bool:
+        """Tell whether Pacte's own pay page may take a card for this gateway (``payment_method_create``).
+
+        True for the sandbox (nothing leaves Pacte) and for Stripe in test mode only; in production the
+        card is typed on the gateway's own page, never on Pacte's.
+        """
+        return False
+
+    def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
+        """Turn a typed card into the gateway's token (kept nowhere); only where ``card_form()`` is True."""
+        raise GatewayRefused("card_form_unavailable")
+
     @abc.abstractmethod
     def payment_create(
         self, *, payload: Mapping[str, Any], idempotency_key: str, capture: bool = True

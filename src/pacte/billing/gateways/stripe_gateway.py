@@ -1,8 +1,8 @@
 """The Stripe gateway, on Stripe's official SDK (``stripe.StripeClient``), nothing hand-written.
 
-The client's address is ``PACTE_STRIPE_API_BASE`` (localstripe in the tests) and its HTTP client can be
-injected (``StripeGateway(http_client=…)``, or ``http_client_factory``), so that Pacte's one outbound
-client can carry its calls. Webhooks are verified with ``stripe.Webhook.construct_event`` and the
+The client's address is ``PACTE_STRIPE_API_BASE`` (localstripe in the tests); its HTTP client is
+``GateHTTPClient`` (``stripe_http.py``), so every call goes through ``sharing.http`` and reaches only a
+host the policy declares for the Stripe recipient. Webhooks are verified with ``stripe.Webhook.construct_event`` and the
 endpoint's signing secret, within ``PACTE_BILLING_WEBHOOK_TOLERANCE`` seconds.
 """
 
@@ -25,10 +25,20 @@ from pacte.billing.gateways.base import (
     WebhookForged,
 )
 from pacte.billing.gateways.sandbox import normalise_stripe_shaped
+from pacte.billing.gateways.stripe_http import GateHTTPClient
 
-# Set by whoever routes Stripe's calls elsewhere (the sharing app's HTTP client): returns a
-# ``stripe.HTTPClient``. None: the SDK's default client.
+# Set by a test or a bench that routes Stripe's calls elsewhere: returns a ``stripe.HTTPClient``.
+# None: ``GateHTTPClient``, through ``sharing.http`` (never the SDK's own client).
 http_client_factory: Callable[[], Any] | None = None
+
+
+def _recipient() -> str:
+    """The policy recipient the operator set for Stripe (``stripe=RECIPIENT``), else ``stripe``."""
+    for choice in app_settings.gateway_choices():
+        if choice.gateway == "stripe" and choice.recipient:
+            return choice.recipient
+    return "stripe"
+
 
 METADATA_LIMIT = 500  # Stripe's limit on one metadata value
 
@@ -51,10 +61,12 @@ class StripeGateway(Gateway):
         if http_client is None and http_client_factory is not None:
             http_client = http_client_factory()
         if http_client is None:
-            http_client = stripe.new_default_http_client(timeout=app_settings.stripe_timeout())
+            # Pacte's one outbound client: the policy's declared hosts only (gateways/stripe_http.py).
+            http_client = GateHTTPClient(recipient=_recipient(), timeout=app_settings.stripe_timeout())
         base = api_base or app_settings.stripe_api_base()
+        self.api_key = api_key or app_settings.stripe_secret_key() or "sk_missing"
         self.client = stripe.StripeClient(
-            api_key or app_settings.stripe_secret_key() or "sk_missing",
+            self.api_key,
             base_addresses={"api": base},
             http_client=http_client,
             max_network_retries=app_settings.stripe_max_retries(),
@@ -145,6 +157,30 @@ class StripeGateway(Gateway):
                 return False
             raise
         return True
+
+    def card_form(self) -> bool:
+        # Stripe accepts raw card numbers from a server in test mode only: in live mode the customer types
+        # the card on Stripe's hosted Checkout page (docs/operations.md), never on Pacte's.
+        return self.api_key.startswith("sk_test_")
+
+    def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
+        if not self.card_form():
+            raise GatewayRefused("card_form_unavailable")
+        method = self._call(
+            self.client.v1.payment_methods.create,
+            params={
+                "type": "card",
+                "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc},
+            },
+        )
+        card = method.card
+        return CardDetails(
+            token=str(method.id),
+            brand=str(card.brand),
+            last4=str(card.last4),
+            exp_month=int(card.exp_month),
+            exp_year=int(card.exp_year),
+        )
 
     def payment_method_details(self, *, token: str) -> CardDetails:
         method = self._call(self.client.v1.payment_methods.retrieve, token)

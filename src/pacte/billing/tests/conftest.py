@@ -38,11 +38,28 @@ def localstripe_binary() -> str:
     return found
 
 
+# Where the session's localstripe writes its access log (one line per request it received).
+LOCALSTRIPE_LOG: dict[str, Path] = {}
+
+
+def localstripe_requests(since: int = 0) -> list[str]:
+    """The request lines (``POST /v1/customers``…) localstripe received after byte ``since`` of its log."""
+    with LOCALSTRIPE_LOG["path"].open("rb") as log:
+        log.seek(since)
+        text = log.read().decode("utf-8", "replace")
+    return [" ".join(line.split('"')[1].split()[:2]) for line in text.splitlines() if '"' in line]
+
+
+def localstripe_log_size() -> int:
+    return LOCALSTRIPE_LOG["path"].stat().st_size
+
+
 @pytest.fixture(scope="session")
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start localstripe (the local Stripe server) on a free port for the session; kill it after."""
     port = free_port()
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    LOCALSTRIPE_LOG["path"] = log
     with log.open("w") as out:
         proc = subprocess.Popen(
             [localstripe_binary(), "--port", str(port), "--from-scratch"],
@@ -73,8 +90,15 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def stripe_gateway(settings: Any, localstripe: str) -> Iterator[str]:
-    """Make Stripe (at localstripe) the operator's only gateway; return localstripe's address."""
+def stripe_gateway(settings: Any, localstripe: str, tmp_path: Path) -> Iterator[str]:
+    """Make Stripe (at localstripe) the operator's only gateway; return localstripe's address.
+
+    The SDK's calls go through ``sharing.http``: the test policy declares localstripe's host
+    (127.0.0.1) for the ``stripe`` recipient, which the real policy does not.
+    """
+    from pacte.sharing.tests.receivers import local_policy
+
+    local_policy(settings, tmp_path, recipients=("stripe",))
     settings.PACTE_BILLING_GATEWAYS = "stripe=stripe"
     settings.PACTE_STRIPE_API_BASE = localstripe
     settings.PACTE_STRIPE_SECRET_KEY = STRIPE_KEY

@@ -41,8 +41,18 @@ def _state(home: Path, attempt_id: str, env: dict[str, str]) -> str:
 def test_localstripe_webhooks_reach_a_live_pacte_serve_which_verifies_them(
     localstripe: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pacte.sharing.tests.receivers import local_policy
+
+    class _Settings:  # local_policy writes the test policy and names it here
+        PACTE_POLICY_FILE = ""
+
+    policy = local_policy(_Settings, tmp_path, recipients=("stripe",))
     port = free_port()
     env = {
+        # The SDK's calls go through sharing.http: localstripe's host is declared by the test policy.
+        "PACTE_POLICY": str(policy),
+        "PACTE_SHARING_ALLOW_INSECURE": "1",
+        "PACTE_SHARING_ALLOW_PRIVATE_NETWORKS": "1",
         "PACTE_BILLING_GATEWAYS": "stripe=stripe",
         "PACTE_STRIPE_API_BASE": localstripe,
         "PACTE_STRIPE_SECRET_KEY": STRIPE_KEY,
