@@ -353,7 +353,7 @@ class PayPal:
             "amount": _money(currency, amount),
             "seller_payable_breakdown": {"total_refunded_amount": _money(currency, capture["_refunded"])},
             "create_time": _iso(_now()),
-            "supplementary_data": {"related_ids": {"order_id": capture["supplementary_data"]["related_ids"]["order_id"], "capture_id": capture_id}},  # fmt: skip
+            # As PayPal's: a refund names its capture (the "up" link), not the order.
             "links": [{"href": f"{self.base}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"}],
         }
         self.refunds[refund["id"]] = refund
