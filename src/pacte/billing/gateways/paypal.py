@@ -436,7 +436,9 @@ class PayPalGateway(Gateway):
         if not isinstance(key, rsa.RSAPublicKey):
             raise WebhookForged("bad_algorithm")
         try:
-            key.verify(base64.b64decode(signature, validate=True), message, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(
+                base64.b64decode(signature, validate=True), message, padding.PKCS1v15(), hashes.SHA256()
+            )
         except (InvalidSignature, binascii.Error, ValueError):
             raise WebhookForged("bad_signature") from None
         return self._normalise(body)

@@ -354,7 +354,9 @@ class PayPal:
             "seller_payable_breakdown": {"total_refunded_amount": _money(currency, capture["_refunded"])},
             "create_time": _iso(_now()),
             # As PayPal's: a refund names its capture (the "up" link), not the order.
-            "links": [{"href": f"{self.base}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"}],
+            "links": [
+                {"href": f"{self.base}/v2/payments/captures/{capture_id}", "rel": "up", "method": "GET"}
+            ],
         }
         self.refunds[refund["id"]] = refund
         self.send_event(self.event("PAYMENT.CAPTURE.REFUNDED", "refund", refund))
@@ -495,7 +497,9 @@ class Handler(BaseHTTPRequestHandler):
             return paypal.order_create(body)
         if parts[:3] == ["v2", "checkout", "orders"] and len(parts) == 4 and method == "GET":
             order = paypal.orders.get(parts[3])
-            return (200, _public(order)) if order else (404, _error("RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
+            return (
+                (200, _public(order)) if order else (404, _error("RESOURCE_NOT_FOUND", "INVALID_RESOURCE_ID"))
+            )
         if parts[:3] == ["v2", "checkout", "orders"] and parts[4:] == ["capture"] and method == "POST":
             return paypal.order_capture(parts[3])
         if parts[:3] == ["v2", "payments", "captures"] and len(parts) == 4 and method == "GET":

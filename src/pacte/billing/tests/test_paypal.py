@@ -72,7 +72,9 @@ def test_a_paypal_payment_is_approved_captured_and_paid_by_its_signed_webhook(
     assert wallet["email_address"] == "ada@example.com"
     assert wallet["name"] == {"given_name": "Ada", "surname": "Lovelace"}
     account = GatewayCustomer.objects.get(subject_id=payable.subject_id, gateway="paypal")
-    assert order["_customer"] == str(account.customer_ref) and order["_customer"] in paypal.state()["customers"]
+    assert (
+        order["_customer"] == str(account.customer_ref) and order["_customer"] in paypal.state()["customers"]
+    )
 
     attempt = _approve_and_capture(paypal, started)
     assert attempt.state == "processing"  # the webhook decides
@@ -91,7 +93,9 @@ def test_a_paypal_payment_is_approved_captured_and_paid_by_its_signed_webhook(
     calls = paypal.state()["calls"][calls_before:]
     personal = [(c["method"], c["path"]) for c in calls if c["personal"]]
     assert personal == [("POST", "/v3/vault/setup-tokens"), ("POST", "/v2/checkout/orders")]
-    assert all(not PERSONAL_KEYS & {k.rsplit(".", 1)[-1] for k in c["keys"]} for c in calls if not c["personal"])
+    assert all(
+        not PERSONAL_KEYS & {k.rsplit(".", 1)[-1] for k in c["keys"]} for c in calls if not c["personal"]
+    )
     disclosures = [
         e.payload
         for e in Entry.objects.filter(type="disclosure", subject_id=payable.subject_id).order_by("seq")
@@ -134,12 +138,17 @@ def test_refunds_go_through_paypal_and_its_webhooks_count_once(
     assert (capture["status"], capture["refunded"]) == ("PARTIALLY_REFUNDED", 400)
     # PayPal's webhook comes after Pacte recorded the refund (its refund names the capture, not the
     # order: the gateway asks PayPal for the capture's order).
-    assert _deliver(client, paypal, "PAYMENT.CAPTURE.REFUNDED", attempt.gateway_id).json()["outcome"] == "stale"
+    assert (
+        _deliver(client, paypal, "PAYMENT.CAPTURE.REFUNDED", attempt.gateway_id).json()["outcome"] == "stale"
+    )
     # A refund made at PayPal itself (its dashboard) reaches Pacte by its webhook only.
     gateway_get("paypal").client.payments.refund_captured_payment(  # type: ignore[attr-defined]
         {"capture_id": capture["id"], "body": {"amount": {"currency_code": "EUR", "value": "1.00"}}}
     )
-    assert _deliver(client, paypal, "PAYMENT.CAPTURE.REFUNDED", attempt.gateway_id).json()["outcome"] == "applied"
+    assert (
+        _deliver(client, paypal, "PAYMENT.CAPTURE.REFUNDED", attempt.gateway_id).json()["outcome"]
+        == "applied"
+    )
     assert PaymentAttempt.objects.get(pk=attempt.id).refunded_amount == 500
     assert payment_refund(attempt_id=attempt.id, amount=None, actor=staff).state == "refunded"
     assert paypal.state()["captures"][capture["id"]]["refunded"] == 1000
@@ -170,13 +179,25 @@ def test_forged_foreign_late_and_replayed_paypal_webhooks_change_nothing(
     entries, fetches = Entry.objects.count(), paypal.state()["cert_fetches"]
     body, headers = paypal.sign(event)
     tampered = body.replace(b"25.00", b"0.01")
-    late = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=301)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    late = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=301)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
     attempts = [
         (tampered, headers, "bad_signature"),
         (*paypal.sign(event, webhook_id="WH-SOMEONE-ELSES"), "bad_signature"),
         (*paypal.sign(event, cert="rogue"), "cert_untrusted"),  # same name, but no trusted root issued it
-        (*paypal.sign(event, cert_url=paypal.base.replace("127.0.0.1", "localhost") + "/v1/notifications/certs/CERT-pacte-test"), "cert_url_not_allowed"),  # fmt: skip
-        (*paypal.sign(event, cert_url="https://api.paypal.com.evil.test/v1/notifications/certs/X"), "cert_url_not_allowed"),  # fmt: skip
+        (
+            *paypal.sign(
+                event,
+                cert_url=paypal.base.replace("127.0.0.1", "localhost")
+                + "/v1/notifications/certs/CERT-pacte-test",
+            ),
+            "cert_url_not_allowed",
+        ),  # fmt: skip
+        (
+            *paypal.sign(event, cert_url="https://api.paypal.com.evil.test/v1/notifications/certs/X"),
+            "cert_url_not_allowed",
+        ),  # fmt: skip
         (*paypal.sign(event, transmission_time=late), "timestamp_outside_tolerance"),
         (body, {}, "no_signature"),
         (body, {**headers, "PAYPAL-AUTH-ALGO": "SHA1withRSA"}, "bad_algorithm"),
@@ -271,7 +292,27 @@ def test_deactivation_and_erasure_delete_what_paypal_holds_and_keep_payments(
     assert paypal.state()["customers"][str(opened.customer_ref)]["payment_tokens"] == []
     facts = [
         e.payload["state"]
-        for e in Entry.objects.filter(type="payment_account.state", subject_id=holder.subject_id).order_by("seq")
+        for e in Entry.objects.filter(type="payment_account.state", subject_id=holder.subject_id).order_by(
+            "seq"
+        )
     ]
     assert facts == ["opened", "closed"]
     assert gateway_get("paypal").customer_delete(customer_id="NOSUCHCUSTOMER") is False
+
+
+def test_an_enabled_paypal_without_its_credentials_is_a_system_check_error(settings) -> None:
+    from pacte.billing.checks import paypal_check
+
+    settings.PACTE_BILLING_GATEWAYS = "paypal=paypal"
+    settings.PACTE_PAYPAL_CLIENT_ID = "id"
+    settings.PACTE_PAYPAL_CLIENT_SECRET = ""
+    settings.PACTE_PAYPAL_WEBHOOK_ID = ""
+    settings.PACTE_PAYPAL_ENVIRONMENT = "live"
+    [missing, environment] = paypal_check()
+    assert missing.id == environment.id == "pacte.E052"
+    assert (
+        missing.msg
+        == "The PayPal gateway is enabled without PACTE_PAYPAL_CLIENT_SECRET, PACTE_PAYPAL_WEBHOOK_ID."
+    )
+    settings.PACTE_BILLING_GATEWAYS = "sandbox"
+    assert paypal_check() == []

@@ -73,7 +73,10 @@ def test_a_malformed_host_is_refused_with_its_line_and_a_fix(hosts: str, what: s
 def test_the_notice_and_the_register_show_each_recipients_hosts() -> None:
     policy = load_policy_file(REPO / "policies" / "plusuite.toml").policy
     html = notice_html(policy, "en")
-    assert "Reached only at: api-m.paypal.com, api-m.sandbox.paypal.com, api.paypal.com, api.sandbox.paypal.com" in html
+    assert (
+        "Reached only at: api-m.paypal.com, api-m.sandbox.paypal.com, api.paypal.com, api.sandbox.paypal.com"
+        in html
+    )
     assert "Contacté uniquement à : api.stripe.com" in notice_html(policy, "fr")
     assert "Reached only at: api.tidio.com." in notice_markdown(policy, "en")
     [payment] = [row for row in register_rows(policy) if row["purpose_id"] == "payment"]
