@@ -90,3 +90,82 @@ def stripe_timeout() -> float:
 def stripe_max_retries() -> int:
     """Network retries of one Stripe call, with its idempotency key (PACTE_STRIPE_MAX_RETRIES, 1)."""
     return int(_get("PACTE_STRIPE_MAX_RETRIES", 1))
+
+
+# --- PayPal (gateways/paypal.py) --------------------------------------------------------------------
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return str(value).replace(",", " ").split()
+
+
+def paypal_client_id() -> str:
+    """The REST app's client id (PACTE_PAYPAL_CLIENT_ID); empty when PayPal is not configured."""
+    return str(_get("PACTE_PAYPAL_CLIENT_ID", ""))
+
+
+def paypal_client_secret() -> str:
+    """The REST app's secret (PACTE_PAYPAL_CLIENT_SECRET)."""
+    return str(_get("PACTE_PAYPAL_CLIENT_SECRET", ""))
+
+
+def paypal_environment() -> str:
+    """``production`` (api-m.paypal.com) or ``sandbox`` (api-m.sandbox.paypal.com): PACTE_PAYPAL_ENVIRONMENT."""
+    return str(_get("PACTE_PAYPAL_ENVIRONMENT", "sandbox")).strip().lower()
+
+
+def paypal_api_base() -> str:
+    """Another address for PayPal's REST API (PACTE_PAYPAL_API_BASE; the tests' local PayPal). Empty: the
+    environment's own."""
+    return str(_get("PACTE_PAYPAL_API_BASE", "")).rstrip("/")
+
+
+def paypal_webhook_id() -> str:
+    """The id PayPal gave the webhook endpoint (PACTE_PAYPAL_WEBHOOK_ID): part of what each signature covers."""
+    return str(_get("PACTE_PAYPAL_WEBHOOK_ID", ""))
+
+
+def paypal_cert_hosts() -> frozenset[str]:
+    """Hosts (``host`` or ``host:port``) a webhook's certificate may be fetched from (PACTE_PAYPAL_CERT_HOSTS).
+
+    Default: PayPal's ``api.paypal.com`` and ``api.sandbox.paypal.com``. The policy's ``paypal`` recipient
+    must declare them too (the fetch goes through ``pacte.sharing.http``).
+    """
+    hosts = _get("PACTE_PAYPAL_CERT_HOSTS", "api.paypal.com api.sandbox.paypal.com")
+    return frozenset(host.lower() for host in _words(hosts))
+
+
+def paypal_cert_names() -> list[str]:
+    """DNS names the signing certificate must be issued to (PACTE_PAYPAL_CERT_NAMES)."""
+    names = _get(
+        "PACTE_PAYPAL_CERT_NAMES",
+        "messageverificationcerts.paypal.com messageverificationcerts.sandbox.paypal.com",
+    )
+    return _words(names)
+
+
+def paypal_cert_trust() -> str:
+    """PEM file of the roots the signing certificate must chain to (PACTE_PAYPAL_CERT_TRUST; default certifi's)."""
+    value = _get("PACTE_PAYPAL_CERT_TRUST", "")
+    if value:
+        return str(value)
+    import certifi
+
+    return str(certifi.where())
+
+
+def paypal_timeout() -> float:
+    """Seconds before a PayPal call is given up as "gateway unavailable" (PACTE_PAYPAL_TIMEOUT, 20)."""
+    return float(_get("PACTE_PAYPAL_TIMEOUT", 20))
+
+
+def paypal_return_url() -> str:
+    """Where PayPal sends the buyer back after approving (PACTE_PAYPAL_RETURN_URL; default Purchase history)."""
+    return str(_get("PACTE_PAYPAL_RETURN_URL", settings.PACTE_BASE_URL.rstrip("/") + "/account/orders/"))
+
+
+def paypal_cancel_url() -> str:
+    """Where PayPal sends the buyer who cancels (PACTE_PAYPAL_CANCEL_URL; default Purchase history)."""
+    return str(_get("PACTE_PAYPAL_CANCEL_URL", settings.PACTE_BASE_URL.rstrip("/") + "/account/orders/"))

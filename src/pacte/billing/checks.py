@@ -58,7 +58,7 @@ def gateways_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                         f"Stripe's API address cannot be called: {refused.message}",
                         hint="Declare the host of PACTE_STRIPE_API_BASE in the recipient's hosts "
                         "(api.stripe.com in production), or correct the address.",
-                        id="pacte.E052",
+                        id="pacte.E053",
                     )
                 )
         if choice.gateway == "stripe" and not (
@@ -71,4 +71,42 @@ def gateways_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
                     id="pacte.E051",
                 )
             )
+    return errors
+
+
+@register(Tags.compatibility, "pacte")
+def paypal_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """An enabled PayPal gateway has its credentials and webhook id, and a known environment (pacte.E052)."""
+    try:
+        enabled = any(choice.gateway == "paypal" for choice in app_settings.gateway_choices())
+    except ValueError:
+        return []  # reported by pacte.E050
+    if not enabled:
+        return []
+    errors = []
+    missing = [
+        name
+        for name, value in (
+            ("PACTE_PAYPAL_CLIENT_ID", app_settings.paypal_client_id()),
+            ("PACTE_PAYPAL_CLIENT_SECRET", app_settings.paypal_client_secret()),
+            ("PACTE_PAYPAL_WEBHOOK_ID", app_settings.paypal_webhook_id()),
+        )
+        if not value
+    ]
+    if missing:
+        errors.append(
+            Error(
+                "The PayPal gateway is enabled without " + ", ".join(missing) + ".",
+                hint="Create a REST app and a webhook in PayPal's developer dashboard; see docs/operations.md.",
+                id="pacte.E054",
+            )
+        )
+    if app_settings.paypal_environment() not in ("production", "sandbox"):
+        errors.append(
+            Error(
+                f"PACTE_PAYPAL_ENVIRONMENT is '{app_settings.paypal_environment()}'.",
+                hint="Write production or sandbox.",
+                id="pacte.E054",
+            )
+        )
     return errors

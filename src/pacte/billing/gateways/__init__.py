@@ -91,3 +91,12 @@ def _stripe() -> Gateway:
 
 gateway_register("sandbox", _sandbox)
 gateway_register("stripe", _stripe)
+
+
+def _paypal() -> Gateway:
+    from pacte.billing.gateways.paypal import PayPalGateway
+
+    return PayPalGateway()
+
+
+gateway_register("paypal", _paypal)

@@ -191,3 +191,125 @@ def outcomes() -> Iterator[Outcomes]:
     payment_outcome_register(callback)
     yield seen
     payment_outcome_unregister(callback)
+
+
+# --- PayPal: the local PayPal server (paypal_server.py) as its own process -------------------------------
+
+PAYPAL_CLIENT_ID = "pacte-test-client"
+PAYPAL_CLIENT_SECRET = "pacte-test-secret"  # noqa: S105 - the local server's test credentials
+PAYPAL_WEBHOOK_ID = "WH-PACTE-TEST"
+
+
+class LocalPayPal:
+    """The running local PayPal: its address, and its test endpoints (state, signing, configuration)."""
+
+    def __init__(self, base: str, ca_file: Path) -> None:
+        self.base = base
+        self.host = base.split("://", 1)[1]
+        self.ca_file = ca_file
+
+    def _raw(self, method: str, url: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+        # http.client, not an HTTP library: billing may not import one (one-http-client contract).
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+        try:
+            headers = {"Content-Type": "application/json"} if body is not None else {}
+            connection.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body, headers)
+            answer = connection.getresponse()
+            return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+        finally:
+            connection.close()
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        status, _headers, content = self._raw(method, self.base + path, data)
+        assert status == 200, content
+        return json.loads(content)
+
+    def state(self) -> dict[str, Any]:
+        return self._call("GET", "/_test/state")
+
+    def configure(self, **values: str) -> None:
+        self._call("POST", "/_test/config", values)
+
+    def sign(self, event: dict[str, Any], **options: Any) -> tuple[bytes, dict[str, str]]:
+        signed = self._call("POST", "/_test/sign", {"event": event, **options})
+        return signed["body"].encode(), signed["headers"]
+
+    def approve(self, approve_url: str, outcome: str = "") -> str:
+        """Follow the approval link as the buyer's browser does; return where PayPal sends them back."""
+        status, headers, content = self._raw("GET", approve_url + (f"&outcome={outcome}" if outcome else ""))
+        assert status == 302, content
+        return headers["location"]
+
+
+@pytest.fixture(scope="session")
+def local_paypal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPayPal]:
+    """Start the local PayPal server on a free port for the session; stop it after."""
+    port = free_port()
+    folder = tmp_path_factory.mktemp("paypal")
+    log = folder / "paypal.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pacte.billing.tests.paypal_server", "--port", str(port),
+             "--client-id", PAYPAL_CLIENT_ID, "--client-secret", PAYPAL_CLIENT_SECRET,
+             "--webhook-id", PAYPAL_WEBHOOK_ID],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _status, _headers, ca = LocalPayPal(base, folder / "ca.pem")._raw("GET", f"{base}/_test/ca.pem")
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"the local PayPal did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+    ca_file = folder / "ca.pem"
+    ca_file.write_bytes(ca)
+    try:
+        yield LocalPayPal(base, ca_file)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def paypal_settings(paypal: LocalPayPal) -> dict[str, str]:
+    """The settings (or environment) that point Pacte's PayPal gateway at the local PayPal."""
+    return {
+        "PACTE_BILLING_GATEWAYS": "paypal=paypal",
+        "PACTE_PAYPAL_API_BASE": paypal.base,
+        "PACTE_PAYPAL_CLIENT_ID": PAYPAL_CLIENT_ID,
+        "PACTE_PAYPAL_CLIENT_SECRET": PAYPAL_CLIENT_SECRET,
+        "PACTE_PAYPAL_WEBHOOK_ID": PAYPAL_WEBHOOK_ID,
+        "PACTE_PAYPAL_CERT_HOSTS": paypal.host,
+        "PACTE_PAYPAL_CERT_TRUST": str(paypal.ca_file),
+        "PACTE_PAYPAL_RETURN_URL": "http://127.0.0.1:8000/account/orders/",
+    }
+
+
+@pytest.fixture
+def paypal_gateway(settings: Any, local_paypal: LocalPayPal, tmp_path: Path) -> Iterator[LocalPayPal]:
+    """Make PayPal (at the local PayPal) the operator's only gateway, its loopback host declared by the policy."""
+    from pacte.billing.gateways.paypal import certificates_forget
+    from pacte.sharing.tests.receivers import local_policy
+
+    local_policy(settings, tmp_path, recipients=("paypal",))
+    for name, value in paypal_settings(local_paypal).items():
+        setattr(settings, name, value)
+    local_paypal.configure(webhook_url="", webhook_id=PAYPAL_WEBHOOK_ID)
+    certificates_forget()
+    gateways_reset()
+    yield local_paypal
+    certificates_forget()
+    gateways_reset()

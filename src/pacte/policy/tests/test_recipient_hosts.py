@@ -17,7 +17,12 @@ STRIPE_HOSTS = 'hosts = ["api.stripe.com"]'
 def test_the_shipped_policies_declare_their_processors_hosts() -> None:
     plusuite = load_policy_file(REPO / "policies" / "plusuite.toml").policy
     assert plusuite.recipients["stripe"].hosts == ["api.stripe.com"]
-    assert plusuite.recipients["paypal"].hosts == ["api-m.paypal.com", "api-m.sandbox.paypal.com"]
+    assert plusuite.recipients["paypal"].hosts == [
+        "api-m.paypal.com",
+        "api-m.sandbox.paypal.com",
+        "api.paypal.com",
+        "api.sandbox.paypal.com",
+    ]
     assert plusuite.recipients["tidio"].hosts == ["api.tidio.com"]
     # Who is reached only in the browser (Facebook's widgets), or by letter (authorities): no host.
     assert plusuite.recipients["facebook"].hosts == [] and plusuite.recipients["authorities"].hosts == []
@@ -68,7 +73,10 @@ def test_a_malformed_host_is_refused_with_its_line_and_a_fix(hosts: str, what: s
 def test_the_notice_and_the_register_show_each_recipients_hosts() -> None:
     policy = load_policy_file(REPO / "policies" / "plusuite.toml").policy
     html = notice_html(policy, "en")
-    assert "Reached only at: api-m.paypal.com, api-m.sandbox.paypal.com" in html
+    assert (
+        "Reached only at: api-m.paypal.com, api-m.sandbox.paypal.com, api.paypal.com, api.sandbox.paypal.com"
+        in html
+    )
     assert "Contacté uniquement à : api.stripe.com" in notice_html(policy, "fr")
     assert "Reached only at: api.tidio.com." in notice_markdown(policy, "en")
     [payment] = [row for row in register_rows(policy) if row["purpose_id"] == "payment"]
