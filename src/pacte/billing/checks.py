@@ -1,4 +1,4 @@
-"""System checks of billing: the operator's gateways agree with the code and the policy (pacte.E050–E052)."""
+"""System checks of billing: the operator's gateways agree with the code and the policy (pacte.E050, E051, E053, E054)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def gateways_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 
 @register(Tags.compatibility, "pacte")
 def paypal_check(app_configs: Any = None, **kwargs: Any) -> list[Error]:
-    """An enabled PayPal gateway has its credentials and webhook id, and a known environment (pacte.E052)."""
+    """An enabled PayPal gateway has its credentials and webhook id, and a known environment (pacte.E054)."""
     try:
         enabled = any(choice.gateway == "paypal" for choice in app_settings.gateway_choices())
     except ValueError:
