@@ -9,7 +9,7 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         # reason: models and services can only be imported once every app is loaded.
-        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050–E052
+        from pacte.billing import checks, services  # noqa: F401 - checks registers pacte.E050, E051, E053, E054
         from pacte.billing.models import GatewayCustomer, PaymentAttempt, StoredPaymentMethod
         from pacte.policy.registry import measure_register
         from pacte.subjects.registry import register
@@ -47,6 +47,16 @@ class BillingConfig(AppConfig):
         receivers.connect()
         payment_outcome_register(orders.order_payment_outcome)
         pay_page_register(orders.order_pay_url)
+        # Subscriptions: each renewal order is charged with the saved card (a task, so the hourly renewal
+        # run never waits for a gateway); the last failed try suspends the subscription.
+        from pacte.billing.flows import renewals
+        from pacte.commerce.hooks import renewal_charger_register
+        from pacte.commerce.subscriptions import subscription_suspend
+
+        renewal_charger_register(renewals.renewal_charge_enqueue)
+        renewals.renewal_suspended_register(
+            lambda *, reference, subject_id: subscription_suspend(order_id=reference)
+        )
         measure_register(
             "billing.no_card_data",
             fr="Aucun numéro de carte ni cryptogramme n’est conservé : seuls le jeton du prestataire, la marque, les 4 derniers chiffres et la date d’expiration (délibération CNIL 2018-303) ; notifications des passerelles vérifiées par signature",

@@ -412,6 +412,7 @@ class InterestObjection(models.Model):
 class SubscriptionState(models.TextChoices):
     ACTIVE = "active", _("Active")
     CANCEL_AT_PERIOD_END = "cancel_at_period_end", _("Cancelled: ends at the end of the period")
+    SUSPENDED = "suspended", _("Suspended: the renewal could not be paid")
     ENDED = "ended", _("Ended")
 
 

@@ -439,7 +439,8 @@ def order_mark_paid(*, order: Order, actor: str) -> Order:
         return current
     paid = _transition(current, to=OrderStatus.PAID, actor=actor)
     subscriptions.subscriptions_start(order=paid)
-    # TODO(webhooks): emit the `order.paid` event here once the webhooks app lands (on commit, no values).
+    subscriptions.subscription_resume(order=paid, actor=actor)
+    # The operator's `order.paid` webhook is emitted by billing's outcome callback, in this transaction.
     return paid
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from pacte.accounts.selectors import account_contact
-from pacte.commerce import error_codes, selectors
+from pacte.commerce import error_codes, hooks, selectors
 from pacte.commerce import services as order_services
 from pacte.commerce.models import (
     Order,
@@ -190,7 +190,7 @@ def _renew_one(*, pk: Any, now: datetime.datetime) -> str | None:
     sub.period_start = sub.period_end
     sub.period_end = period_end(sub.period_start, sub.plan.period)
     sub.save(update_fields=["period_start", "period_end"])
-    order_services.order_create(
+    renewal = order_services.order_create(
         subject_id=sub.subject_id,
         view=view,
         purpose=selectors.order_purpose(),
@@ -199,7 +199,41 @@ def _renew_one(*, pk: Any, now: datetime.datetime) -> str | None:
         actor="system",
         renews=sub,
     )
+    transaction.on_commit(lambda: hooks.renewal_order_created(renewal.pk))
     return "renewed"
+
+
+@transaction.atomic
+def subscription_suspend(*, order_id: Any, actor: str = "system") -> Subscription | None:
+    """Suspend the subscription whose renewal order ``order_id`` could not be paid (billing's last try).
+
+    A suspended subscription is not renewed again; paying its renewal order by hand resumes it
+    (``subscription_resume``, from ``order_mark_paid``). Returns None when the order renews nothing or
+    its subscription has ended or been cancelled meanwhile.
+    """
+    order = Order.objects.filter(pk=order_id).only("renews_id").first()
+    if order is None or order.renews_id is None:
+        return None
+    sub = Subscription.objects.select_for_update(of=("self",)).filter(pk=order.renews_id).first()
+    if sub is None or sub.state != SubscriptionState.ACTIVE:
+        return None
+    sub.state = SubscriptionState.SUSPENDED
+    sub.save(update_fields=["state"])
+    _record(sub, before=SubscriptionState.ACTIVE, after=SubscriptionState.SUSPENDED, actor=actor)
+    return sub
+
+
+def subscription_resume(*, order: Order, actor: str = "system") -> Subscription | None:
+    """Resume the suspended subscription a just-paid renewal ``order`` renews (in the caller's transaction)."""
+    if order.renews_id is None:
+        return None
+    sub = Subscription.objects.select_for_update(of=("self",)).filter(pk=order.renews_id).first()
+    if sub is None or sub.state != SubscriptionState.SUSPENDED:
+        return None
+    sub.state = SubscriptionState.ACTIVE
+    sub.save(update_fields=["state"])
+    _record(sub, before=SubscriptionState.SUSPENDED, after=SubscriptionState.ACTIVE, actor=actor)
+    return sub
 
 
 # --- Reads ----------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Renewals: an order of the next subscription period, charged with the customer's saved card.
 
-Commerce's subscriptions (branch ``commerce2``: ``subscriptions_renew_due`` creates the next period's
-order pending payment) hand each renewal order to ``renewal_charge_order`` — the lead wires that call
-when commerce2 is merged; until then any order, or any ``Payable``, can be charged here. The charge
+Commerce's subscriptions (``subscriptions_renew_due`` creates the next period's order pending payment)
+hand each renewal order, once committed, to ``renewal_charge_enqueue`` (registered with
+``commerce.hooks.renewal_charger_register`` in billing's ``AppConfig.ready``): a ``renewal_retry`` task
+with no try yet, which calls ``renewal_charge_order``. The charge
 uses the newest card the customer saved at the gateway that serves them (token only: CNIL 2018-303).
 
 A failed renewal mails the customer (with the page to pay by hand) and is tried again after 1, 3 and
@@ -67,6 +68,13 @@ def renewal_charge(*, payable: Payable, actor: str = "system") -> str:
     except PacteError:
         return "failed"
     return str(attempt.state)
+
+
+def renewal_charge_enqueue(order_id: Any) -> None:
+    """Charge a new renewal order in the worker (first try), not in the caller's process."""
+    from pacte.billing.tasks import renewal_retry
+
+    renewal_retry.enqueue(order_id=str(order_id), tries=0)
 
 
 def renewal_charge_order(*, order_id: uuid.UUID, tries: int = 0) -> str:

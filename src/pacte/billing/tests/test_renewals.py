@@ -3,6 +3,8 @@ then suspended (the callback commerce2's subscriptions will register)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from pacte.billing.flows.orders import TypedCard, order_pay, order_payable
@@ -19,6 +21,7 @@ from pacte.billing.services import payment_method_store
 from pacte.billing.tasks import renewal_retry
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.commerce.tests.test_orders import order_make
+from pacte.ledger.models import Entry
 from pacte.messaging.models import OutboxMessage
 
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -30,7 +33,7 @@ def subscriber(django_capture_on_commit_callbacks):
 
     def make(number: str = "4242424242424242"):
         user = customer_make(email="ada@example.fr", name="Ada Lovelace")
-        plan = product_make("plan", 1000)
+        plan = product_make("plan", 1000, kind="plan", period="month")
         first = order_make(user, {plan.pk: 1})
         if number.endswith("0002"):  # a card that declines: saved as the pay page would have saved it
             details = gateway_get("sandbox").payment_method_create(
@@ -88,3 +91,75 @@ def test_a_declined_renewal_is_mailed_retried_then_suspended(
     mails = OutboxMessage.objects.filter(template="billing/payment_failed")
     assert mails.count() == len(RENEWAL_RETRY_DAYS) + 1
     assert PaymentAttempt.objects.filter(reference=renewal.pk, state="failed").count() == 4
+
+
+def _due(user):
+    """Move the customer's subscription to the end of its period; return it."""
+    from django.utils import timezone
+
+    from pacte.commerce.models import Order, Subscription
+    from pacte.commerce.services import order_mark_paid
+
+    if not Subscription.objects.filter(subject_id=user.subject_id).exists():
+        # The declining card's fixture leaves the first order unpaid: it was paid some other way.
+        order_mark_paid(order=Order.objects.get(subject_id=user.subject_id), actor="system")
+    sub = Subscription.objects.get(subject_id=user.subject_id)
+    now = timezone.now()
+    Subscription.objects.filter(pk=sub.pk).update(
+        period_start=now - datetime.timedelta(days=31), period_end=now - datetime.timedelta(minutes=1)
+    )
+    sub.refresh_from_db()
+    return sub
+
+
+def test_the_hourly_renewal_charges_the_saved_card_and_the_new_period_is_paid(
+    subscriber, django_capture_on_commit_callbacks
+) -> None:
+    from pacte.commerce.models import Order
+    from pacte.commerce.subscriptions import subscriptions_renew_due
+
+    user, _next_order = subscriber()
+    sub = _due(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_renew_due()["renewed"] == 1
+    renewal = Order.objects.get(renews=sub)
+    assert renewal.status == "paid"  # the task ran (immediate backend in tests) and the card paid it
+    sub.refresh_from_db()
+    assert sub.state == "active" and sub.period_end > renewal.created_at
+
+
+def test_a_renewal_that_cannot_be_paid_suspends_the_subscription_and_paying_by_hand_resumes_it(
+    subscriber, django_capture_on_commit_callbacks
+) -> None:
+    from pacte.commerce.models import Order, Subscription
+    from pacte.commerce.subscriptions import subscriptions_renew_due
+
+    user, _next_order = subscriber("4000000000000002")
+    sub = _due(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert subscriptions_renew_due()["renewed"] == 1
+    renewal = Order.objects.get(renews=sub)
+    assert renewal.status == "pending_payment"
+    for tries in range(1, len(RENEWAL_RETRY_DAYS) + 1):
+        renewal_retry.call(order_id=str(renewal.pk), tries=tries)
+    sub.refresh_from_db()
+    assert sub.state == "suspended"
+    # A suspended subscription is not renewed again, however late.
+    Subscription.objects.filter(pk=sub.pk).update(
+        period_start=sub.period_start - datetime.timedelta(days=400),
+        period_end=sub.period_start - datetime.timedelta(days=399),
+    )
+    assert subscriptions_renew_due() == {"renewed": 0, "ended": 0}
+    # The customer pays the pending renewal by hand with a card that works: the subscription resumes.
+    with django_capture_on_commit_callbacks(execute=True):
+        order_pay(
+            order=renewal, actor="system", card=TypedCard("4242424242424242", 12, 2031, "123"), save=False
+        )
+    renewal.refresh_from_db()
+    sub.refresh_from_db()
+    assert renewal.status == "paid" and sub.state == "active"
+    states = [
+        (e.payload["from_state"], e.payload["to_state"])
+        for e in Entry.objects.filter(type="subscription.state").order_by("seq")
+    ]
+    assert ("active", "suspended") in states and ("suspended", "active") in states
