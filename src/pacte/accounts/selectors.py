@@ -185,3 +185,16 @@ def session_list(*, request: Any) -> list[dict[str, Any]]:
     ]
     rows.sort(key=lambda row: (not row["current"], -row["last_seen_at"].timestamp()))
     return rows
+
+
+def organisation_registration_number(*, administrator_subject_id: Any) -> str:
+    """Return the registration number (SIREN, SIRET or VAT) of the organisation this subject administers.
+
+    Empty when the account holds no organisation or gave no number. Billing puts it on invoices.
+    """
+    organisation = (
+        Organisation.objects.filter(administrator__subject_id=administrator_subject_id)
+        .order_by("created_at")
+        .first()
+    )
+    return str(organisation.registration_number or "") if organisation is not None else ""
