@@ -68,8 +68,10 @@ def seller_snapshot() -> dict[str, Any]:
         "name": operator.name,
         "address": list(operator.postal_address),
         "country": operator.country,
-        "siren": getattr(operator, "siren", None) or "",
-        "vat_number": getattr(operator, "vat_number", None) or "",
+        "siren": operator.siren or "",
+        "vat_number": operator.vat_number or "",
+        "legal_form": operator.legal_form or "",
+        "share_capital": operator.share_capital or "",
         "website": operator.website,
     }
 
