@@ -8,3 +8,10 @@ urlpatterns = [
     path("billing/webhooks/<slug:gateway>/", views.webhook, name="webhook"),
     path("account/payment-accounts/", views.payment_accounts, name="payment_accounts"),
 ]
+
+# Invoices (invoice_views.py): a customer downloads their own from Purchase history.
+from pacte.billing import invoice_views  # noqa: E402 - appended section, kept apart for merging
+
+urlpatterns += [
+    path("account/invoices/<uuid:invoice_id>/pdf/", invoice_views.invoice_pdf, name="invoice_pdf"),
+]
