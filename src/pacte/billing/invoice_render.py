@@ -296,3 +296,52 @@ def invoice_facturx(invoice: Invoice) -> bytes:
 def invoice_filename(invoice: Invoice) -> str:
     """Return the document's file name: its number (no personal data), ``.pdf``."""
     return f"{invoice.number}.pdf"
+
+
+# --- the accountant's monthly export -----------------------------------------------------------------
+
+RATES = ("20.0", "10.0", "5.5", "2.1")  # the French VAT rates (commerce.models.VAT_RATES)
+JOURNAL_HEADER = [
+    "number",
+    "kind",
+    "issued_on",
+    "sale_date",
+    "order",
+    "credited_invoice",
+    "buyer",
+    "buyer_siren",
+    "buyer_vat",
+    *[f"{part}_{rate}" for rate in RATES for part in ("net", "vat")],
+    "total_net",
+    "total_vat",
+    "total_gross",
+    "currency",
+    "file",
+]
+
+
+def journal_row(invoice: Invoice) -> list[str]:
+    """One line of the sales journal: amounts in euros with a dot, negative for a credit note."""
+    sign = -1 if invoice.kind == InvoiceKind.CREDIT_NOTE else 1
+    by_rate = {group["rate"]: group for group in invoice.vat_summary}
+    per_rate = []
+    for rate in RATES:
+        group = by_rate.get(rate, {"net": 0, "vat": 0})
+        per_rate += [_amount(sign * group["net"]), _amount(sign * group["vat"])]
+    return [
+        invoice.number,
+        invoice.kind,
+        f"{timezone.localdate(invoice.issued_at):%Y-%m-%d}",
+        f"{invoice.sale_date:%Y-%m-%d}",
+        invoice.order_reference,
+        invoice.credited.number if invoice.credited is not None else "",
+        str(invoice.buyer_organisation or "") or str(invoice.buyer_name or ""),
+        str(invoice.buyer_siren or ""),
+        str(invoice.buyer_vat or ""),
+        *per_rate,
+        _amount(sign * invoice.net_cents),
+        _amount(sign * invoice.vat_cents),
+        _amount(sign * invoice.gross_cents),
+        invoice.currency,
+        invoice_filename(invoice),
+    ]
