@@ -30,7 +30,7 @@ UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 NSMAP = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
 EN16931 = "urn:cen.eu:en16931:2017"
-TYPE_CODES = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}  # UNTDID 1001
+TYPE_CODES: dict[str, str] = {InvoiceKind.INVOICE: "380", InvoiceKind.CREDIT_NOTE: "381"}  # UNTDID 1001
 
 PAYMENT_TERMS_FR = "Paiement comptant à la commande ; aucun escompte pour paiement anticipé."
 PAYMENT_TERMS_EN = "Payment in full when ordering; no discount for early payment."
