@@ -51,7 +51,7 @@ class BillingConfig(AppConfig):
             Invoice,
             exporter=invoices.invoices_export,
             eraser=invoices.invoices_keep,
-            kind="invoices",
+            kind="billing_invoices",  # "invoices" is the test app's legal-hold model (tests/testapp)
             fields=invoices.INVOICE_EXPORT_FIELDS,
             label=_("Your invoices and credit notes"),
         )

@@ -197,3 +197,20 @@ def test_a_credit_note_by_lines_prices_them_as_sold_and_bad_input_writes_nothing
 )
 def test_registration_numbers_are_validated_with_stdnum(given: str, expected: tuple[str, str]) -> None:
     assert invoices.registration_split(given) == expected
+
+
+def test_the_persons_export_lists_their_invoices_and_erasure_keeps_them(shop) -> None:
+    from pacte.rights.flows.erasure import erasure_of_subject
+    from pacte.subjects.registry import registrations
+
+    invoice = invoices.invoice_issue(order=paid_order(shop["user"], shop["lines"]), actor="system")
+    invoices.credit_note_issue(invoice=invoice, amount=100, actor="staff:1")
+    registration = next(r for r in registrations() if r.model is Invoice)
+    assert registration.kind == "billing_invoices"
+    rows = list(registration.exporter(shop["user"].subject))
+    assert [(row["number"], row["kind"], row["gross_cents"]) for row in rows] == [
+        ("F-00000001", "invoice", 61332),
+        ("AV-00000001", "credit_note", 100),
+    ]
+    erasure_of_subject(subject=shop["user"].subject)
+    assert Invoice.objects.filter(subject=shop["user"].subject).count() == 2
