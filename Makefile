@@ -30,11 +30,14 @@ install: system-deps-run .make-install messages
 install-test: .make-install-test messages
 
 # Debian packages the project needs; installed only when missing.
+# WeasyPrint (invoice PDFs) loads Pango, HarfBuzz (with its subsetter) and fontconfig; DejaVu is the font
+# the invoice stylesheet names (installed locally, never fetched).
+PDF_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 libfontconfig1 fonts-dejavu-core
 system-deps-run:
-	@scripts/system-deps.sh gettext sqlite3
+	@scripts/system-deps.sh gettext sqlite3 $(PDF_DEBS)
 
 system-deps:
-	@scripts/system-deps.sh gettext sqlite3 chromium wrk postgresql-15
+	@scripts/system-deps.sh gettext sqlite3 chromium wrk postgresql-15 $(PDF_DEBS)
 
 messages: .make-install
 	@cd src/pacte && PACTE_HOME=$(CURDIR)/var ../../$(BIN)/pacte compilemessages --verbosity 0

@@ -194,3 +194,16 @@ def account_country(*, subject_id: Any) -> str | None:
         return None
     country = str(dict(user.postal_address).get("country", "")).strip().upper()
     return country if len(country) == 2 and country.isalpha() else None
+
+
+def organisation_registration_number(*, administrator_subject_id: Any) -> str:
+    """Return the registration number (SIREN, SIRET or VAT) of the organisation this subject administers.
+
+    Empty when the account holds no organisation or gave no number. Billing puts it on invoices.
+    """
+    organisation = (
+        Organisation.objects.filter(administrator__subject_id=administrator_subject_id)
+        .order_by("created_at")
+        .first()
+    )
+    return str(organisation.registration_number or "") if organisation is not None else ""

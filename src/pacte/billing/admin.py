@@ -93,3 +93,70 @@ def refund_part(modeladmin: Any, request: Any, queryset: Any) -> Any:
 
 PaymentAttemptAdmin.actions = [refund_full, refund_part]  # type: ignore[misc]
 PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "reference")  # type: ignore[assignment]
+
+
+# --- invoices (billing staff) ------------------------------------------------------------------------
+# Imports of this appended section stay here, so that branches touching the admin merge cleanly.
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
+from django.urls import path, reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from pacte.billing.invoice_selectors import invoice_get  # noqa: E402
+from pacte.billing.invoice_views import pdf_response  # noqa: E402
+from pacte.billing.invoices import invoice_staff_read  # noqa: E402
+from pacte.billing.models import Invoice  # noqa: E402
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(ReadOnly):
+    """Issued invoices and credit notes: read-only; the PDF for holders of ``billing.download_invoice``.
+
+    The list shows numbers, dates and amounts only (no personal field is decrypted for it); the PDF,
+    which shows the buyer, is each time a ``staff.read`` ledger entry. It stays readable after the
+    customer's erasure (legal hold) and only to billing staff.
+    """
+
+    list_display = ("number", "kind", "issued_at", "order_reference", "gross_cents", "currency", "pdf_link")
+    list_filter = ("kind",)
+    search_fields = ("number", "order_reference")
+    fields = (
+        "number",
+        "kind",
+        "credited",
+        "issued_at",
+        "sale_date",
+        "order_reference",
+        "net_cents",
+        "vat_cents",
+        "gross_cents",
+        "currency",
+        "pdf_link",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("PDF"))
+    def pdf_link(self, obj: Invoice) -> str:
+        url = reverse("admin:billing_invoice_pdf", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.number + ".pdf")
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<uuid:invoice_id>/pdf/",
+                self.admin_site.admin_view(self.pdf_view),
+                name="billing_invoice_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def pdf_view(self, request: HttpRequest, invoice_id: Any) -> HttpResponse:
+        """Download any invoice as billing staff (permission ``billing.download_invoice``), recorded."""
+        if not request.user.has_perm("billing.download_invoice"):
+            raise PermissionDenied
+        invoice = invoice_get(invoice_id=invoice_id)
+        if invoice is None:
+            raise Http404
+        invoice_staff_read(invoice=invoice, actor=f"staff:{request.user.pk}")
+        return pdf_response(invoice)

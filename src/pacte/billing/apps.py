@@ -62,3 +62,15 @@ class BillingConfig(AppConfig):
             fr="Aucun numéro de carte ni cryptogramme n’est conservé : seuls le jeton du prestataire, la marque, les 4 derniers chiffres et la date d’expiration (délibération CNIL 2018-303) ; notifications des passerelles vérifiées par signature",
             en="No card number or security code is kept: only the processor's token, brand, last 4 digits and expiry date (CNIL deliberation 2018-303); gateway notifications verified by signature",
         )
+        # Invoices and credit notes (invoices.py): kept through an erasure under the `invoices` legal hold.
+        from pacte.billing import invoices
+        from pacte.billing.models import Invoice
+
+        register(
+            Invoice,
+            exporter=invoices.invoices_export,
+            eraser=invoices.invoices_keep,
+            kind="billing_invoices",  # "invoices" is the test app's legal-hold model (tests/testapp)
+            fields=invoices.INVOICE_EXPORT_FIELDS,
+            label=_("Your invoices and credit notes"),
+        )

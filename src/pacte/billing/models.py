@@ -8,12 +8,13 @@ the expiry. A webhook leaves only its id (for idempotence), never its body.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from pacte.vault.fields import EncryptedTextField
+from pacte.vault.fields import EncryptedJSONField, EncryptedPostalAddressField, EncryptedTextField
 
 
 class PaymentState(models.TextChoices):
@@ -141,3 +142,133 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.gateway} {self.event_id}"
+
+
+# --- invoices and credit notes (issue 17 point 5) -------------------------------------------------------
+
+INVOICE_CLASS = "invoices"  # the policy's legal-hold retention class (Code de commerce L123-22: 10 years)
+
+
+class InvoiceKind(models.TextChoices):
+    INVOICE = "invoice", _("Invoice")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+
+
+# Each kind has its own continuous series (CGI annex II art. 242 nonies A allows distinct series, each
+# without gaps): invoices F-00000001, F-00000002…; credit notes AV-00000001…
+SERIES: dict[str, str] = {InvoiceKind.INVOICE: "F", InvoiceKind.CREDIT_NOTE: "AV"}
+
+
+class InvoiceSequence(models.Model):
+    """The counter of one numbering series: the one row every issue of that series locks.
+
+    A number is taken in the transaction that writes the invoice, so a failed issue takes no number and
+    the series stays without gaps. One Pacte installation is one operator: one row per series.
+    """
+
+    series = models.CharField(primary_key=True, max_length=8)
+    last = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("numbering series")
+        verbose_name_plural = _("numbering series")
+
+    def __str__(self) -> str:
+        return f"{self.series} {self.last}"
+
+
+class InvoiceImmutable(Exception):
+    """Raised by any attempt to change or delete an issued invoice (a credit note corrects it)."""
+
+
+class InvoiceQuerySet(models.QuerySet["Invoice"]):
+    def update(self, **kwargs: Any) -> int:
+        raise InvoiceImmutable("an issued invoice cannot be changed: issue a credit note")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise InvoiceImmutable("an issued invoice cannot be deleted: retention destroys its key")
+
+
+class Invoice(models.Model):
+    """An issued invoice or credit note: numbered, frozen, its buyer and lines under the ``invoices`` key.
+
+    Everything the document shows is copied here at issue (seller from the policy's operator, buyer and
+    lines from the order), so the document never changes when the catalogue, the policy or the account
+    does. The row cannot be updated or deleted (model, queryset and a database trigger refuse it). The
+    buyer's fields and the lines are encrypted under the subject's ``invoices`` key, which an erasure
+    keeps (legal hold) and retention destroys at the term; amounts and numbers are not personal.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    subject = models.ForeignKey("subjects.Subject", on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey("commerce.Order", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=12, choices=InvoiceKind.choices)
+    series = models.CharField(max_length=8)
+    seq = models.PositiveBigIntegerField()
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    credited = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_notes"
+    )
+    reason = models.CharField(max_length=40, blank=True)  # a credit note's coded reason ("refund")
+    issued_at = models.DateTimeField(_("issued at"))
+    sale_date = models.DateField(_("date of sale"))
+    lang = models.CharField(max_length=2, default="fr")
+    currency = models.CharField(max_length=3, default="EUR")
+    order_reference = models.CharField(_("order"), max_length=16)
+    net_cents = models.PositiveBigIntegerField(_("total excl. VAT (cents)"))
+    vat_cents = models.PositiveBigIntegerField(_("VAT (cents)"))
+    gross_cents = models.PositiveBigIntegerField(_("total incl. VAT (cents)"))
+    vat_summary = models.JSONField(default=list)  # [{"rate": "20.0", "net": cents, "vat": cents}], no person
+    seller = models.JSONField(default=dict)  # the operator as the policy named it at issue (a company)
+    buyer_name = EncryptedTextField(
+        _("buyer"), category="identity.name", retention_class=INVOICE_CLASS, blank=True
+    )
+    buyer_organisation = EncryptedTextField(
+        _("organisation"), category="organisation.details", retention_class=INVOICE_CLASS, blank=True
+    )
+    buyer_address = EncryptedPostalAddressField(
+        _("billing address"), category="contact.postal", retention_class=INVOICE_CLASS, blank=True
+    )
+    buyer_siren = EncryptedTextField(
+        _("buyer's SIREN"), category="organisation.details", retention_class=INVOICE_CLASS, blank=True
+    )
+    buyer_vat = EncryptedTextField(
+        _("buyer's VAT number"), category="organisation.details", retention_class=INVOICE_CLASS, blank=True
+    )
+    lines = EncryptedJSONField(_("lines"), category="commerce.orders", retention_class=INVOICE_CLASS)
+
+    objects = InvoiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ("series", "seq")
+        permissions = [("download_invoice", _("Can download invoices, those of erased customers included"))]
+        constraints = [
+            models.UniqueConstraint(fields=["series", "seq"], name="billing_invoice_series_seq"),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(kind="invoice"), name="billing_one_invoice_per_order"
+            ),
+            models.CheckConstraint(condition=Q(seq__gt=0), name="billing_invoice_seq_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="invoice", credited__isnull=True)
+                | Q(kind="credit_note", credited__isnull=False),
+                name="billing_credit_note_credits_an_invoice",
+            ),
+        ]
+        indexes = [models.Index(fields=["issued_at"], name="billing_invoice_issued_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise InvoiceImmutable(f"invoice {self.number} is issued: it cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise InvoiceImmutable(f"invoice {self.number} is issued: it cannot be deleted")
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == InvoiceKind.CREDIT_NOTE

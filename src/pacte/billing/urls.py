@@ -11,3 +11,11 @@ urlpatterns = [
 
 # Paying an order (after checkout; linked from the order's page while it waits for payment).
 urlpatterns += [path("shop/orders/<uuid:order_id>/pay/", views_pay.pay, name="pay")]
+
+
+# Invoices (invoice_views.py): a customer downloads their own from Purchase history.
+from pacte.billing import invoice_views  # noqa: E402 - appended section, kept apart for merging
+
+urlpatterns += [
+    path("account/invoices/<uuid:invoice_id>/pdf/", invoice_views.invoice_pdf, name="invoice_pdf"),
+]

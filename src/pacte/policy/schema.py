@@ -13,6 +13,8 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from stdnum.eu import vat as eu_vat
+from stdnum.fr import siren as fr_siren
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
@@ -124,6 +126,34 @@ class Operator(Strict):
     terms_url: Annotated[str, Field(min_length=1)] = "/terms/"
     cookie_choice_months: Annotated[int, Field(ge=1, le=13)] = 6
     description: Text | None = None
+    # What invoices must show of the seller (CGI art. 242 nonies A; Code de commerce R123-237): the SIREN
+    # and the intra-EU VAT number, checked with python-stdnum; the legal form and share capital as written.
+    siren: str | None = None
+    vat_number: str | None = None
+    legal_form: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    share_capital: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+
+    @field_validator("siren")
+    @classmethod
+    def check_siren(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not fr_siren.is_valid(value):
+            raise ValueError(
+                f"{value!r} is not a valid SIREN (9 digits, Luhn check digit) — copy it from the Kbis"
+            )
+        return str(fr_siren.compact(value))
+
+    @field_validator("vat_number")
+    @classmethod
+    def check_vat_number(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not eu_vat.is_valid(value):
+            raise ValueError(
+                f"{value!r} is not a valid EU VAT number — write it as FR + 11 characters, e.g. FR40303265045"
+            )
+        return str(eu_vat.compact(value))
 
 
 class Category(Strict):
