@@ -36,8 +36,7 @@ class WebhookEventAdmin(ReadOnly):
 
 # --- billing-pay: staff refunds (full or partial) through the gateway ----------------------------------
 # Flagged payments are found with the "state" filter ("Flagged for staff"); a paid one is refunded here.
-# The refund's outcome moves the commerce order (flows/orders.py); the credit note is the invoices'
-# (TODO(invoices): call billing.invoices.credit_note_issue once it is in main).
+# The refund's outcome moves the commerce order and issues the credit note (flows/orders.py).
 
 
 def _refund(request: Any, attempt: PaymentAttempt, amount: int | None) -> bool:

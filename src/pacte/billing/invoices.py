@@ -265,6 +265,16 @@ def _quantity_lines(invoice: Invoice, quantities: Mapping[int, int]) -> list[dic
 
 
 @transaction.atomic
+def invoice_of_order(*, order_id: Any) -> Invoice | None:
+    """Return the invoice issued for an order, or None."""
+    return Invoice.objects.filter(order_id=order_id, kind=InvoiceKind.INVOICE).first()
+
+
+def credited_cents(*, invoice: Invoice) -> int:
+    """Return the total (incl. VAT) of the credit notes issued against ``invoice``."""
+    return int(sum(Invoice.objects.filter(credited=invoice).values_list("gross_cents", flat=True)))
+
+
 def credit_note_issue(
     *,
     invoice: Invoice,

@@ -30,7 +30,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from pacte.accounts.selectors import account_contact
-from pacte.billing import error_codes, selectors, services
+from pacte.billing import error_codes, invoices, selectors, services
 from pacte.billing.flows.payment import _refused, _unavailable, payment_pay, payment_start
 from pacte.billing.gateways import gateway_choose, gateway_get
 from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable, Payable
@@ -84,6 +84,8 @@ def _paid(order: Any, *, reference: uuid.UUID, amount: int, actor: str) -> None:
     try:
         with transaction.atomic():
             paid = commerce_services.order_mark_paid(order=order, actor=actor)
+            # The invoice is issued with the payment, in the same transaction: numbered, frozen.
+            invoices.invoice_issue(order=paid, actor=actor)
     except PacteError as refused:
         # Cancelled while the customer paid: keep the money visible to staff, who refund it.
         logger.warning("billing: paid order not payable: code=%s", refused.code)
@@ -100,6 +102,16 @@ def _paid(order: Any, *, reference: uuid.UUID, amount: int, actor: str) -> None:
         },
         actor=actor,
     )
+
+
+def _credit(order: Any, *, refunded: int, actor: str) -> None:
+    """Issue the credit note of what was refunded since the last one (refunds are never edits)."""
+    invoice = invoices.invoice_of_order(order_id=order.pk)
+    if invoice is None:
+        return  # never invoiced (refunded before it was paid, or paid by hand): nothing to correct
+    delta = refunded - invoices.credited_cents(invoice=invoice)
+    if delta > 0:
+        invoices.credit_note_issue(invoice=invoice, amount=delta, actor=actor)
 
 
 def _failed_mail(order: Any) -> None:
@@ -140,8 +152,9 @@ def order_payment_outcome(
     elif outcome == "failed":
         if actor == "system" and order.status == PENDING and not FAILURE_MAILED_BY_CALLER.get():
             _failed_mail(order)
-    elif outcome == "refunded":
-        if order.status in (PAID, FULFILLED):
+    elif outcome in ("refunded", "partially_refunded"):
+        _credit(order, refunded=refunded, actor=actor)
+        if outcome == "refunded" and order.status in (PAID, FULFILLED):
             commerce_services.order_refund(order=order, actor=actor)
     elif outcome == "flagged":
         logger.warning("billing: payment flagged for staff: order=%s", order.pk)

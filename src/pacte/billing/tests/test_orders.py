@@ -284,3 +284,32 @@ def test_gateway_down_at_confirmation_keeps_the_order_pending_and_the_retry_task
     assert outcome == "sent"
     order.refresh_from_db()
     assert order.status == "paid"
+
+
+def test_paying_issues_the_invoice_and_each_refund_its_credit_note(
+    shopper, pay, django_capture_on_commit_callbacks
+) -> None:
+    from pacte.billing.flows.payment import payment_refund
+    from pacte.billing.models import Invoice
+
+    user, order = shopper
+    pay(_client(user), order)
+    order.refresh_from_db()
+    assert order.status == "paid"
+    (invoice,) = Invoice.objects.filter(order_id=order.pk)
+    assert invoice.kind == "invoice" and invoice.gross_cents == order.gross_cents
+    attempt = PaymentAttempt.objects.get(reference=order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(attempt_id=attempt.id, amount=10000, actor="staff:1")
+    notes = list(Invoice.objects.filter(credited=invoice).order_by("number"))
+    assert [n.gross_cents for n in notes] == [10000]
+    order.refresh_from_db()
+    assert order.status == "paid"  # a partial refund leaves the order paid
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_refund(attempt_id=attempt.id, amount=None, actor="staff:1")
+    notes = list(Invoice.objects.filter(credited=invoice).order_by("number"))
+    assert [n.gross_cents for n in notes] == [10000, order.gross_cents - 10000]
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    # Numbers run without a gap in each series: F-… for invoices, AV-… for credit notes.
+    assert invoice.number.endswith("00000001") and [n.number[-2:] for n in notes] == ["01", "02"]
