@@ -63,8 +63,10 @@ def payment_start(
     """Start paying ``payable`` at the gateway the operator sets for ``country`` (or ``gateway``).
 
     A second call for the same payable returns the same attempt (double click on Pay: one payment).
-    Opens the customer's account at that gateway first if they have none (a disclosure of their e-mail
-    and name, as the policy allows).
+    Opens the customer's account at that gateway first if they have none. Each gateway call gets only
+    the fields it really sends (``Gateway.sends``), checked by the policy before the call; the
+    disclosure is recorded once the gateway answered, so a refused host or a gateway that is down
+    leaves no ``disclosure`` entry for data never sent.
     """
     choice = gateway_choice(gateway) if gateway else gateway_choose(country)
     implementation = gateway_get(choice.gateway)
@@ -80,14 +82,20 @@ def payment_start(
             name=payable.customer_name,
             actor=actor,
         )
-    attempt, payload = services.payment_attempt_open(
+    attempt, data = services.payment_attempt_open(
         payable=payable,
         choice=choice,
         customer_ref=str(account.customer_ref),
         actor=actor,
     )
-    if payload is None:
+    if data is None:
         return PaymentStarted(attempt=attempt, client_secret="")
+    sends = implementation.sent_fields("payment_create")
+    data = {key: item for key, item in data.items() if key in sends}
+    payload = services.gateway_disclosure_check(
+        recipient=choice.recipient or "", subject_id=payable.subject_id, data=data, actor=actor
+    )
+    sent = {key: data[key] for key in payload}
     if "amount" not in payload or "currency" not in payload:
         raise PacteError(
             _("The policy does not let %(recipient)s receive the amount to pay.")
@@ -99,11 +107,17 @@ def payment_start(
     except GatewayUnavailable:
         raise _unavailable(choice.gateway) from None
     except GatewayRefused as refused:
+        # The gateway answered: what the call carried reached it, even though it said no.
+        services.gateway_disclosure_record(
+            recipient=attempt.recipient, subject_id=attempt.subject_id, sent=sent, actor=actor
+        )
         services.payment_state_set(
             attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor
         )
         raise _refused(refused.code) from None
-    attempt = services.payment_attempt_sent(attempt_id=attempt.id, gateway_id=created.gateway_id, actor=actor)
+    attempt = services.payment_attempt_sent(
+        attempt_id=attempt.id, gateway_id=created.gateway_id, actor=actor, sent=sent
+    )
     return PaymentStarted(attempt=attempt, client_secret=created.client_secret)
 
 

@@ -251,6 +251,14 @@ class PayPalGateway(Gateway):
     """PayPal Checkout (Orders v2): buyer approval at PayPal, capture, refunds, vault customers; signed webhooks."""
 
     name = "paypal"
+    # A setup token carries nothing about the buyer (PayPal makes the customer id); an order carries the
+    # e-mail address and name (to prefill PayPal's login), the amount, reference, lines and customer id.
+    sends = {
+        "customer_create": frozenset(),
+        "payment_create": frozenset(
+            {"amount", "currency", "reference", "lines", "email", "name", "customer"}
+        ),
+    }
 
     def __init__(
         self,

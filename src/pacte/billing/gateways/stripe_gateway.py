@@ -54,6 +54,12 @@ class StripeGateway(Gateway):
     """Stripe Payments: PaymentIntents, Customers, Refunds; webhooks signed with the endpoint secret."""
 
     name = "stripe"
+    # A PaymentIntent carries the amount, the order's reference and lines (metadata) and the customer id,
+    # never the e-mail address or name (those are on the Customer, sent once when it is created).
+    sends = {
+        "customer_create": frozenset({"email", "name"}),
+        "payment_create": frozenset({"amount", "currency", "reference", "lines", "customer"}),
+    }
 
     def __init__(
         self, *, http_client: Any = None, api_base: str | None = None, api_key: str | None = None
