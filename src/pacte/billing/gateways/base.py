@@ -136,6 +136,23 @@ class Gateway(abc.ABC):
         """
         return False
 
+    def checkout_hosted(self) -> bool:
+        """Tell whether the customer pays on the gateway's hosted page (``checkout_create``) rather than here."""
+        return False
+
+    def checkout_create(
+        self, *, payload: Mapping[str, Any], idempotency_key: str, success_url: str, cancel_url: str
+    ) -> GatewayPayment:
+        """Create a hosted checkout for ``payload``; ``client_secret`` is the page to send the buyer to.
+
+        Only where ``checkout_hosted()`` is True. The gateway's webhook says when it is paid.
+        """
+        raise GatewayRefused("checkout_unavailable")
+
+    def checkout_url(self, *, gateway_id: str) -> str:
+        """Return the hosted page of a checkout still open (a second click on Pay), or "" when it is not."""
+        return ""
+
     def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
         """Turn a typed card into the gateway's token (kept nowhere); only where ``card_form()`` is True."""
         raise GatewayRefused("card_form_unavailable")

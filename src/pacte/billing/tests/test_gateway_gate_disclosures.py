@@ -46,7 +46,7 @@ def _spy(monkeypatch, gateway: str, call: str) -> list[dict[str, Any]]:  # type:
 def test_every_gateway_declares_what_its_personal_calls_send() -> None:
     for name in gateway_names():
         sends = gateway_get(name).sends
-        assert set(sends) == {"customer_create", "payment_create"}, name
+        assert {"customer_create", "payment_create"} <= set(sends), name
         assert all(fields <= PAYLOAD_FIELDS for fields in sends.values()), name
     assert gateway_get("paypal").sent_fields("customer_create") == frozenset()
     assert gateway_get("stripe").sent_fields("customer_create") == {"email", "name"}
