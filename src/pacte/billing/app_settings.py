@@ -92,6 +92,19 @@ def stripe_max_retries() -> int:
     return int(_get("PACTE_STRIPE_MAX_RETRIES", 1))
 
 
+def stripe_checkout() -> str:
+    """How the customer pays at Stripe (PACTE_STRIPE_CHECKOUT): ``hosted`` or ``card``.
+
+    ``hosted``: Stripe-hosted Checkout — Pacte creates a Checkout Session and sends the buyer to its page
+    (no Stripe.js, the strict CSP holds); the default with a live key. ``card``: Pacte's own card page,
+    which Stripe accepts in test mode only; the default with a test key (``sk_test_…``).
+    """
+    value = str(_get("PACTE_STRIPE_CHECKOUT", "") or "").strip().lower()
+    if value in ("hosted", "card"):
+        return value
+    return "card" if stripe_secret_key().startswith("sk_test_") else "hosted"
+
+
 # --- PayPal (gateways/paypal.py) --------------------------------------------------------------------
 
 

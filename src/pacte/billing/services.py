@@ -9,7 +9,7 @@ callbacks (``hooks.py``) in that transaction too. Calls to gateways are not made
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -89,13 +89,14 @@ def payment_data(payable: Payable, *, customer_ref: str | None = None) -> dict[s
 @transaction.atomic
 def payment_attempt_open(
     *, payable: Payable, choice: GatewayChoice, customer_ref: str | None, actor: str
-) -> tuple[PaymentAttempt, dict[str, Any] | None]:
-    """Record a payment attempt for ``payable`` and disclose what its gateway will receive.
+) -> tuple[PaymentAttempt, dict[str, tuple[str, Any]] | None]:
+    """Record a payment attempt for ``payable``; return it with what its gateway could be sent.
 
-    Returns (attempt, payload to send). When the payable already has a live attempt that reached its
-    gateway (a second click on Pay), that attempt comes back with payload None and nothing is written.
-    An attempt left ``created`` (its gateway was down) is reused and disclosed again. A gateway
-    entry without a recipient (the in-process sandbox) discloses nothing: nothing leaves Pacte.
+    Returns (attempt, ``payment_data``). When the payable already has a live attempt that reached its
+    gateway (a second click on Pay), that attempt comes back with None and nothing is written. An
+    attempt left ``created`` (its gateway was down) is reused. Nothing is disclosed here: the flow
+    checks the fields its gateway's call sends (``gateway_disclosure_check``), makes the call, and the
+    disclosure is recorded with its outcome (``payment_attempt_sent``, ``gateway_disclosure_record``).
     """
     payable_check(payable)
     existing = (
@@ -123,17 +124,65 @@ def payment_attempt_open(
             # A concurrent click created it first: that one is the payment.
             return PaymentAttempt.objects.get(reference=payable.reference, live=True), None
         _record(attempt, state=PaymentState.CREATED, reason="opened", actor=actor)
-    data = payment_data(payable, customer_ref=customer_ref)
-    if not choice.recipient:
-        return attempt, {name: value for name, (_category, value) in data.items()}
-    sent = disclose(
-        recipient=choice.recipient or "",
-        purpose="payment",
-        subject_id=payable.subject_id,
-        data=data,
-        actor=actor,
-    )
-    return attempt, sent.payload
+    return attempt, payment_data(payable, customer_ref=customer_ref)
+
+
+# --- disclosures to gateways: checked before the call, recorded with its outcome ------------------
+
+
+def gateway_disclosure_check(
+    *, recipient: str, subject_id: uuid.UUID, data: Mapping[str, tuple[str, Any]], actor: str
+) -> dict[str, Any]:
+    """Return what of ``data`` the policy lets ``recipient`` receive for payment, recording nothing.
+
+    The policy's whole check (``sharing.services.disclose``: recipient, purpose, person, consent,
+    minimisation) runs in a transaction that is rolled back, so a refusal raises its coded error and a
+    call that is then refused by the gate, or never made, leaves no ``disclosure`` entry for data never
+    sent. Record what was sent with the call's outcome (``gateway_disclosure_record`` or the services
+    that take ``sent``). ``recipient`` empty (an in-process gateway): everything, nothing leaves Pacte.
+    """
+    if not recipient:
+        return {name: value for name, (_category, value) in data.items()}
+    with transaction.atomic():
+        checked = disclose(
+            recipient=recipient, purpose="payment", subject_id=subject_id, data=dict(data), actor=actor
+        )
+        transaction.set_rollback(True)
+    return checked.payload
+
+
+def _disclosure_record(
+    *, recipient: str, subject_id: uuid.UUID, sent: Mapping[str, tuple[str, Any]], actor: str
+) -> None:
+    if not recipient or not sent:
+        return  # in process, or the call carried nothing about the person: nothing was disclosed
+    try:
+        disclose(recipient=recipient, purpose="payment", subject_id=subject_id, data=dict(sent), actor=actor)
+    except PacteError:
+        # The policy or the person changed between the check and the call's answer (consent withdrawn,
+        # restriction, erasure): the data did leave, so the record says so, in the gate's own form.
+        entry_append(
+            type="disclosure",
+            subject_id=subject_id,
+            actor=actor,
+            payload={
+                "recipient": recipient,
+                "purpose": "payment",
+                "categories": sorted({category for category, _value in sent.values()}),
+            },
+        )
+
+
+@transaction.atomic
+def gateway_disclosure_record(
+    *, recipient: str, subject_id: uuid.UUID, sent: Mapping[str, tuple[str, Any]], actor: str
+) -> None:
+    """Record the disclosure of ``sent`` (field → (category, value)) to ``recipient``: a call was answered.
+
+    Only fields the call really sent, and only once it reached the gateway (an answer, even a refusal);
+    ``sent`` empty writes nothing.
+    """
+    _disclosure_record(recipient=recipient, subject_id=subject_id, sent=sent, actor=actor)
 
 
 def _transition(attempt: PaymentAttempt, *, state: str, reason: str, actor: str, fields: list[str]) -> bool:
@@ -166,9 +215,22 @@ def _transition(attempt: PaymentAttempt, *, state: str, reason: str, actor: str,
 
 
 @transaction.atomic
-def payment_attempt_sent(*, attempt_id: uuid.UUID, gateway_id: str, actor: str) -> PaymentAttempt:
-    """Record the gateway's id of a created attempt; it now waits for the customer."""
+def payment_attempt_sent(
+    *,
+    attempt_id: uuid.UUID,
+    gateway_id: str,
+    actor: str,
+    sent: Mapping[str, tuple[str, Any]] | None = None,
+) -> PaymentAttempt:
+    """Record the gateway's id of a created attempt; it now waits for the customer.
+
+    ``sent`` (field → (category, value)) is what the creating call carried: its disclosure is recorded
+    in this same transaction.
+    """
     attempt = PaymentAttempt.objects.select_for_update().get(pk=attempt_id)
+    _disclosure_record(
+        recipient=attempt.recipient, subject_id=attempt.subject_id, sent=sent or {}, actor=actor
+    )
     if attempt.gateway_id and attempt.gateway_id != gateway_id:
         raise PacteError(_("This payment already has another id at its gateway."), error_codes.GATEWAY_ERROR)
     attempt.gateway_id = gateway_id
@@ -273,26 +335,28 @@ def _record_account(account: GatewayCustomer, *, state: str, reason: str, actor:
     )
 
 
-@transaction.atomic
-def gateway_account_disclose(
-    *, subject_id: uuid.UUID, choice: GatewayChoice, email: str, name: str, actor: str
-) -> dict[str, Any]:
-    """Return what opening a customer record at ``choice``'s gateway may send (disclosed to its recipient)."""
+def gateway_account_data(*, email: str, name: str) -> dict[str, tuple[str, Any]]:
+    """Everything opening a customer record could send about the person, each with its policy category."""
     data: dict[str, tuple[str, Any]] = {"email": ("contact.email", email)}
     if name:
         data["name"] = ("identity.name", name)
-    if not choice.recipient:
-        return {key: value for key, (_category, value) in data.items()}
-    return disclose(
-        recipient=choice.recipient or "", purpose="payment", subject_id=subject_id, data=data, actor=actor
-    ).payload
+    return data
 
 
 @transaction.atomic
 def gateway_account_record(
-    *, subject_id: uuid.UUID, choice: GatewayChoice, customer_ref: str, actor: str
+    *,
+    subject_id: uuid.UUID,
+    choice: GatewayChoice,
+    customer_ref: str,
+    actor: str,
+    sent: Mapping[str, tuple[str, Any]] | None = None,
 ) -> GatewayCustomer:
-    """Record a customer record opened at a gateway, with its ledger entry."""
+    """Record a customer record opened at a gateway, with its ledger entry.
+
+    ``sent`` (field → (category, value)) is what the opening call carried: its disclosure is recorded
+    in this same transaction (nothing when the call carried nothing about the person).
+    """
     account = GatewayCustomer(
         subject_id=subject_id,
         gateway=choice.gateway,
@@ -301,6 +365,7 @@ def gateway_account_record(
     )
     account.full_clean(exclude=["customer_ref"])
     account.save(force_insert=True)
+    _disclosure_record(recipient=account.recipient, subject_id=subject_id, sent=sent or {}, actor=actor)
     _record_account(account, state="opened", reason="activation", actor=actor)
     return account
 

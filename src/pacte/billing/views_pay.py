@@ -1,5 +1,8 @@
 """The pay page of an order: a card form (no JavaScript), then the payment's outcome on the same page.
 
+With a gateway's hosted checkout on (Stripe, ``PACTE_STRIPE_CHECKOUT=hosted``) the page shows one button
+instead of the card form: its POST redirects the buyer to the gateway's page, which sends them back here.
+
 The card number, expiry and security code are posted once, handed to the gateway and forgotten: never
 stored, never in a log or an error report (``sensitive_post_parameters``), never in a URL. The page is
 never cached. After a POST the browser is sent back to the page (GET), which shows where the payment is.
@@ -21,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from pacte.billing import error_codes, selectors
-from pacte.billing.flows.orders import TypedCard, customer_country, order_pay
+from pacte.billing.flows.orders import TypedCard, customer_country, order_checkout, order_pay
 from pacte.billing.gateways import gateway_choose, gateway_get
 from pacte.billing.views import GATEWAY_LABELS
 from pacte.commerce import selectors as commerce_selectors
@@ -74,6 +77,9 @@ def pay(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     error: PacteError | None = None
     if request.method == "POST":
         try:
+            if request.POST.get("checkout") == "hosted":
+                # Stripe-hosted Checkout: the buyer types the card on the gateway's page, not here.
+                return redirect(order_checkout(order=order, actor=f"subject:{subject_id}"))
             saved = _saved_method(request.POST)
             attempt = order_pay(
                 order=order,
@@ -92,6 +98,7 @@ def pay(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     try:
         choice = gateway_choose(customer_country(subject_id=subject_id))
         card_form = gateway_get(choice.gateway).card_form()
+        hosted = gateway_get(choice.gateway).checkout_hosted()
         label = GATEWAY_LABELS.get(choice.gateway, choice.gateway)
         saved_methods = [
             method
@@ -100,13 +107,15 @@ def pay(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         ]
     except PacteError as refused:  # no gateway for this country: said on the page
         error = error or refused
-        card_form, label, saved_methods = False, "", []
+        card_form, hosted, label, saved_methods = False, False, "", []
     context = {
         "order": order,
         "payment": payment,
         "payable": order.status == "pending_payment"
         and (payment is None or payment.state in ("created", "pending", "failed")),
         "card_form": card_form,
+        "hosted": hosted,
+        "checkout_returned": request.GET.get("checkout") == "done",
         "gateway_label": label,
         "saved_methods": saved_methods,
         "error": error,

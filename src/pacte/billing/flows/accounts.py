@@ -3,8 +3,9 @@
 PluSuite's terms: at activation Pacte opens the holder's account at the gateways the operator sets for
 their country (``gateway_accounts_open``, hooked to activation by the accounts app); the holder may
 deactivate each one from My account (``gateway_account_close``): Pacte deletes it at the gateway and
-records it. Opening sends the e-mail address only (and the name when the caller has it), through the
-sharing gate.
+records it. Opening sends what the gateway's ``customer_create`` really sends (``Gateway.sends``: Stripe
+the e-mail address, and the name when the caller has it; PayPal nothing about the person), checked by the
+sharing gate before the call and recorded as a disclosure only once the gateway answered.
 """
 
 from __future__ import annotations
@@ -30,9 +31,16 @@ def gateway_account_open(
         return existing
     choice = gateway_choice(gateway)
     implementation = gateway_get(gateway)
-    payload = services.gateway_account_disclose(
-        subject_id=subject_id, choice=choice, email=email, name=name, actor=actor
+    sends = implementation.sent_fields("customer_create")
+    data = {
+        key: item
+        for key, item in services.gateway_account_data(email=email, name=name).items()
+        if key in sends
+    }
+    payload = services.gateway_disclosure_check(
+        recipient=choice.recipient or "", subject_id=subject_id, data=data, actor=actor
     )
+    sent = {key: data[key] for key in payload}
     try:
         customer_ref = implementation.customer_create(
             payload=payload, idempotency_key=f"pacte-{subject_id}-{gateway}-customer"
@@ -45,12 +53,16 @@ def gateway_account_open(
             status=503,
         ) from None
     except GatewayRefused as refused:
+        # The gateway answered: what the call carried reached it, even though it said no.
+        services.gateway_disclosure_record(
+            recipient=choice.recipient or "", subject_id=subject_id, sent=sent, actor=actor
+        )
         raise PacteError(
             _("The payment service refused to open the account (%(code)s).") % {"code": refused.code},
             error_codes.GATEWAY_ERROR,
         ) from None
     return services.gateway_account_record(
-        subject_id=subject_id, choice=choice, customer_ref=customer_ref, actor=actor
+        subject_id=subject_id, choice=choice, customer_ref=customer_ref, actor=actor, sent=sent
     )
 
 
@@ -59,8 +71,8 @@ def gateway_accounts_open(
 ) -> list[GatewayCustomer]:
     """Open the person's accounts at every gateway the operator sets for ``country`` (at activation).
 
-    Sends the e-mail address of the account (the name is not needed to open one). A subject without an
-    account address gets nothing opened.
+    Gives the e-mail address of the account (the name is not needed to open one) to gateways whose
+    ``customer_create`` sends it. A subject without an account address gets nothing opened.
     """
     from pacte.accounts.selectors import account_contact
 

@@ -231,3 +231,38 @@ def order_pay(
     if started.attempt.state not in ("pending", "failed"):
         return started.attempt
     return payment_pay(attempt_id=started.attempt.id, payment_method=token, actor=actor, save_method=save)
+
+
+def order_checkout(*, order: Any, actor: str) -> str:
+    """Start paying ``order`` on its gateway's hosted page; return the page's address to redirect to.
+
+    For a gateway whose ``checkout_hosted()`` is True (Stripe with ``PACTE_STRIPE_CHECKOUT=hosted``):
+    a Checkout Session for the order's total, its lines and the customer's gateway account; the buyer
+    comes back to the order's pay page, and the signed ``checkout.session.completed`` webhook pays it.
+    A second click while the session is open returns the same page (one payment).
+    """
+    from pacte.billing.flows.payment import HostedCheckout
+
+    if order.status != PENDING:
+        raise PacteError(_("This order is not waiting for a payment."), error_codes.NOT_PAYABLE, status=409)
+    country = customer_country(subject_id=order.subject_id)
+    choice = gateway_choose(country)
+    if not gateway_get(choice.gateway).checkout_hosted():
+        raise PacteError(
+            _("This shop takes cards on its own pay page: type your card there."), error_codes.BAD_CARD
+        )
+    back = settings.PACTE_BASE_URL.rstrip("/") + order_pay_url(order)
+    started = payment_start(
+        payable=order_payable(order=order),
+        country=country,
+        actor=actor,
+        gateway=choice.gateway,
+        hosted=HostedCheckout(success_url=f"{back}?checkout=done", cancel_url=f"{back}?checkout=cancelled"),
+    )
+    if not started.client_secret:
+        raise PacteError(
+            _("This payment is already on its way: reload the page in a moment to see where it is."),
+            error_codes.NOT_PAYABLE,
+            status=409,
+        )
+    return started.client_secret

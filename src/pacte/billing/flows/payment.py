@@ -57,14 +57,31 @@ def _refused(code: str) -> PacteError:
     )
 
 
+@dataclass(frozen=True)
+class HostedCheckout:
+    """Where the gateway's hosted page sends the buyer back: paid (``success_url``) or not (``cancel_url``)."""
+
+    success_url: str
+    cancel_url: str
+
+
 def payment_start(
-    *, payable: Payable, country: str | None, actor: str, gateway: str | None = None
+    *,
+    payable: Payable,
+    country: str | None,
+    actor: str,
+    gateway: str | None = None,
+    hosted: HostedCheckout | None = None,
 ) -> PaymentStarted:
     """Start paying ``payable`` at the gateway the operator sets for ``country`` (or ``gateway``).
 
     A second call for the same payable returns the same attempt (double click on Pay: one payment).
-    Opens the customer's account at that gateway first if they have none (a disclosure of their e-mail
-    and name, as the policy allows).
+    Opens the customer's account at that gateway first if they have none. Each gateway call gets only
+    the fields it really sends (``Gateway.sends``), checked by the policy before the call; the
+    disclosure is recorded once the gateway answered, so a refused host or a gateway that is down
+    leaves no ``disclosure`` entry for data never sent. ``hosted``: the buyer pays on the gateway's
+    hosted page (``Gateway.checkout_create``); ``client_secret`` is then that page's address, also on a
+    second click while the checkout is still open.
     """
     choice = gateway_choice(gateway) if gateway else gateway_choose(country)
     implementation = gateway_get(choice.gateway)
@@ -80,14 +97,29 @@ def payment_start(
             name=payable.customer_name,
             actor=actor,
         )
-    attempt, payload = services.payment_attempt_open(
+    attempt, data = services.payment_attempt_open(
         payable=payable,
         choice=choice,
         customer_ref=str(account.customer_ref),
         actor=actor,
     )
-    if payload is None:
-        return PaymentStarted(attempt=attempt, client_secret="")
+    if data is None:
+        url = ""
+        if hosted is not None and attempt.state == PaymentState.PENDING and attempt.gateway_id:
+            try:
+                url = implementation.checkout_url(gateway_id=attempt.gateway_id)
+            except GatewayUnavailable:
+                raise _unavailable(choice.gateway) from None
+            except GatewayRefused:
+                url = ""
+        return PaymentStarted(attempt=attempt, client_secret=url)
+    call = "checkout_create" if hosted is not None else "payment_create"
+    sends = implementation.sent_fields(call)
+    data = {key: item for key, item in data.items() if key in sends}
+    payload = services.gateway_disclosure_check(
+        recipient=choice.recipient or "", subject_id=payable.subject_id, data=data, actor=actor
+    )
+    sent = {key: data[key] for key in payload}
     if "amount" not in payload or "currency" not in payload:
         raise PacteError(
             _("The policy does not let %(recipient)s receive the amount to pay.")
@@ -95,15 +127,31 @@ def payment_start(
             error_codes.NOT_PAYABLE,
         )
     try:
-        created = implementation.payment_create(payload=payload, idempotency_key=f"pacte-{attempt.id}-create")
+        if hosted is not None:
+            created = implementation.checkout_create(
+                payload=payload,
+                idempotency_key=f"pacte-{attempt.id}-checkout",
+                success_url=hosted.success_url,
+                cancel_url=hosted.cancel_url,
+            )
+        else:
+            created = implementation.payment_create(
+                payload=payload, idempotency_key=f"pacte-{attempt.id}-create"
+            )
     except GatewayUnavailable:
         raise _unavailable(choice.gateway) from None
     except GatewayRefused as refused:
+        # The gateway answered: what the call carried reached it, even though it said no.
+        services.gateway_disclosure_record(
+            recipient=attempt.recipient, subject_id=attempt.subject_id, sent=sent, actor=actor
+        )
         services.payment_state_set(
             attempt_id=attempt.id, state=PaymentState.FAILED, reason=refused.code, actor=actor
         )
         raise _refused(refused.code) from None
-    attempt = services.payment_attempt_sent(attempt_id=attempt.id, gateway_id=created.gateway_id, actor=actor)
+    attempt = services.payment_attempt_sent(
+        attempt_id=attempt.id, gateway_id=created.gateway_id, actor=actor, sent=sent
+    )
     return PaymentStarted(attempt=attempt, client_secret=created.client_secret)
 
 

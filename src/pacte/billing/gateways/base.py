@@ -103,6 +103,10 @@ class WebhookForged(Exception):
         self.reason = reason
 
 
+# Every payload key a gateway may be given (billing.services.payment_data / gateway_account_data).
+PAYLOAD_FIELDS = frozenset({"email", "name", "amount", "currency", "lines", "reference", "customer"})
+
+
 class Gateway(abc.ABC):
     """One payment gateway. Implementations are registered by name in ``pacte.billing.gateways``.
 
@@ -115,6 +119,14 @@ class Gateway(abc.ABC):
     name: ClassVar[str]
     # Whether the gateway runs inside Pacte (nothing leaves, so nothing is disclosed).
     in_process: ClassVar[bool] = False
+    # What each call that carries a person's data really sends, as payload keys (``PAYLOAD_FIELDS``):
+    # the flows give the call these keys only, and disclose exactly their categories. A key the call
+    # does not send is neither given to it nor recorded as disclosed.
+    sends: ClassVar[Mapping[str, frozenset[str]]] = {}
+
+    def sent_fields(self, call: str) -> frozenset[str]:
+        """Return the payload keys ``call`` (``customer_create``, ``payment_create``…) sends to the gateway."""
+        return self.sends.get(call, frozenset())
 
     def card_form(self) -> bool:
         """Tell whether Pacte's own pay page may take a card for this gateway (``payment_method_create``).
@@ -123,6 +135,23 @@ class Gateway(abc.ABC):
         card is typed on the gateway's own page, never on Pacte's.
         """
         return False
+
+    def checkout_hosted(self) -> bool:
+        """Tell whether the customer pays on the gateway's hosted page (``checkout_create``) rather than here."""
+        return False
+
+    def checkout_create(
+        self, *, payload: Mapping[str, Any], idempotency_key: str, success_url: str, cancel_url: str
+    ) -> GatewayPayment:
+        """Create a hosted checkout for ``payload``; ``client_secret`` is the page to send the buyer to.
+
+        Only where ``checkout_hosted()`` is True. The gateway's webhook says when it is paid.
+        """
+        raise GatewayRefused("checkout_unavailable")
+
+    def checkout_url(self, *, gateway_id: str) -> str:
+        """Return the hosted page of a checkout still open (a second click on Pay), or "" when it is not."""
+        return ""
 
     def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
         """Turn a typed card into the gateway's token (kept nowhere); only where ``card_form()`` is True."""

@@ -20,6 +20,10 @@ vaulted under it when the buyer pays. Vault v3 has no "delete customer": ``custo
 payment token of the customer, which leaves PayPal holding nothing usable under it (an unapproved setup
 token expires by itself).
 
+**Through the gate.** The configuration's HTTP client is ``GateHttpClient`` (``paypal_http.py``): every
+request of the SDK goes through ``pacte.sharing.http.send`` to a host the policy declares for the PayPal
+recipient, never through the SDK's own ``requests`` session.
+
 **Webhooks** are verified as PayPal's own SDKs did, locally: the certificate named by ``PAYPAL-CERT-URL``
 is fetched (only from ``PACTE_PAYPAL_CERT_HOSTS``, through ``pacte.sharing.http``, cached), checked to
 chain to a trusted root and to be issued to one of ``PACTE_PAYPAL_CERT_NAMES``, and its key must verify
@@ -79,6 +83,7 @@ from pacte.billing.gateways.base import (
     GatewayUnavailable,
     WebhookForged,
 )
+from pacte.billing.gateways.paypal_http import GateHttpClient
 
 DESCRIPTION_LIMIT = 127  # PayPal's limit on a purchase unit's description and custom_id
 EXPONENTS = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0}
@@ -112,15 +117,38 @@ def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
-class _Configuration(Configuration):
-    """The SDK's configuration, with the base address Pacte is told to use (the SDK has no setting for it)."""
+def _recipient() -> str:
+    """The policy recipient the operator set for PayPal (``paypal=RECIPIENT``), else ``paypal``."""
+    for choice in app_settings.gateway_choices():
+        if choice.gateway == "paypal" and choice.recipient:
+            return choice.recipient
+    return "paypal"
 
-    def __init__(self, *args: Any, api_base: str = "", **kwargs: Any) -> None:
+
+class _Configuration(Configuration):
+    """The SDK's configuration: the base address Pacte is told to use, and the gate as its HTTP client.
+
+    The SDK has no setting for a base address (``get_base_uri``), and its default HTTP client is a
+    ``requests`` session: ``create_http_client`` returns ``GateHttpClient`` instead (``paypal_http.py``),
+    so every call — the OAuth2 token included — goes through ``sharing.http.send``.
+    """
+
+    def __init__(self, *args: Any, api_base: str = "", recipient: str = "paypal", **kwargs: Any) -> None:
         self.api_base = api_base
+        self.recipient = recipient
         super().__init__(*args, **kwargs)
 
     def get_base_uri(self, server: Server = Server.DEFAULT) -> str:
         return self.api_base or str(super().get_base_uri(server))
+
+    def create_http_client(self) -> GateHttpClient:
+        return GateHttpClient(
+            recipient=self.recipient, timeout=float(self.timeout), response_factory=self.http_response_factory
+        )
+
+    def clone_with(self, **overrides: Any) -> Configuration:
+        # The SDK's clone would build a plain Configuration (a requests session): Pacte's calls never do.
+        raise NotImplementedError("PayPal's configuration is not cloned: build a PayPalGateway instead")
 
 
 # --- webhook certificates ------------------------------------------------------------------------------
@@ -178,7 +206,7 @@ def signing_certificate(url: str) -> x509.Certificate:
     from pacte.sharing.http import send
 
     try:
-        answer = send(recipient="paypal", method="GET", url=url, disclosure=None, timeout=10.0)
+        answer = send(recipient=_recipient(), method="GET", url=url, disclosure=None, timeout=10.0)
     except PacteError:
         # SendFailed (no answer) or a refusal of the policy (undeclared host, http, private address).
         raise WebhookForged("cert_unavailable") from None
@@ -223,6 +251,14 @@ class PayPalGateway(Gateway):
     """PayPal Checkout (Orders v2): buyer approval at PayPal, capture, refunds, vault customers; signed webhooks."""
 
     name = "paypal"
+    # A setup token carries nothing about the buyer (PayPal makes the customer id); an order carries the
+    # e-mail address and name (to prefill PayPal's login), the amount, reference, lines and customer id.
+    sends = {
+        "customer_create": frozenset(),
+        "payment_create": frozenset(
+            {"amount", "currency", "reference", "lines", "email", "name", "customer"}
+        ),
+    }
 
     def __init__(
         self,
@@ -239,6 +275,7 @@ class PayPalGateway(Gateway):
         )
         config = _Configuration(
             api_base=api_base if api_base is not None else app_settings.paypal_api_base(),
+            recipient=_recipient(),
             environment=environment,
             timeout=timeout or app_settings.paypal_timeout(),
             max_retries=0,  # a retry is Pacte's, with the same PayPal-Request-Id

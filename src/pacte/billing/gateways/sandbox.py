@@ -102,6 +102,12 @@ class SandboxGateway(Gateway):
 
     name = "sandbox"
     in_process = True
+    # Standing for a processor (``sandbox=RECIPIENT``), it discloses what the Stripe-shaped calls it
+    # imitates would send, though nothing leaves Pacte.
+    sends = {
+        "customer_create": frozenset({"email", "name"}),
+        "payment_create": frozenset({"amount", "currency", "reference", "lines", "customer"}),
+    }
 
     def __init__(self, tolerance: int | None = None) -> None:
         self.tolerance = tolerance

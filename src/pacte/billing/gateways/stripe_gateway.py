@@ -2,12 +2,15 @@
 
 The client's address is ``PACTE_STRIPE_API_BASE`` (localstripe in the tests); its HTTP client is
 ``GateHTTPClient`` (``stripe_http.py``), so every call goes through ``sharing.http`` and reaches only a
-host the policy declares for the Stripe recipient. Webhooks are verified with ``stripe.Webhook.construct_event`` and the
+host the policy declares for the Stripe recipient. With ``PACTE_STRIPE_CHECKOUT=hosted`` (the default with
+a live key) the buyer pays on Stripe-hosted Checkout: ``checkout_create`` makes a Checkout Session, the pay
+page redirects to its ``url``, and the signed ``checkout.session.completed`` webhook pays the order. Webhooks are verified with ``stripe.Webhook.construct_event`` and the
 endpoint's signing secret, within ``PACTE_BILLING_WEBHOOK_TOLERANCE`` seconds.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -43,6 +46,47 @@ def _recipient() -> str:
 METADATA_LIMIT = 500  # Stripe's limit on one metadata value
 
 
+CHECKOUT_KINDS = {
+    "checkout.session.async_payment_succeeded": "paid",
+    "checkout.session.async_payment_failed": "failed",
+    "checkout.session.expired": "failed",
+}
+
+
+def normalise_checkout_session(body: bytes) -> GatewayEvent | None:
+    """Read a verified ``checkout.session.*`` event into the shared ``GatewayEvent``; None for any other.
+
+    ``checkout.session.completed`` is ``paid`` when its ``payment_status`` is ``paid`` (a card), else
+    ``ignored`` (a delayed method: ``async_payment_succeeded`` or ``_failed`` follows). The payment is the
+    session (its id is what Pacte holds); the amount is ``amount_total``.
+    """
+    try:
+        event = json.loads(body)
+        raw_type = str(event["type"])
+        if not raw_type.startswith("checkout.session."):
+            return None
+        obj = event["data"]["object"]
+        event_id, created, session_id = str(event["id"]), int(event["created"]), str(obj["id"])
+    except (ValueError, KeyError, TypeError):
+        raise WebhookForged("malformed") from None
+    if raw_type == "checkout.session.completed":
+        kind = "paid" if obj.get("payment_status") in ("paid", "no_payment_required") else "ignored"
+    else:
+        kind = CHECKOUT_KINDS.get(raw_type, "ignored")
+    if kind == "ignored":
+        return GatewayEvent(event_id, "ignored", created, raw_type=raw_type)
+    amount = obj.get("amount_total")
+    return GatewayEvent(
+        event_id,
+        kind,
+        created,
+        payment_id=session_id,
+        amount=int(amount) if isinstance(amount, int) else None,
+        currency=str(obj.get("currency") or "").upper(),
+        raw_type=raw_type,
+    )
+
+
 def _status(intent: Any) -> str:
     status = str(intent.status)
     if status == "requires_payment_method" and getattr(intent, "last_payment_error", None):
@@ -54,6 +98,14 @@ class StripeGateway(Gateway):
     """Stripe Payments: PaymentIntents, Customers, Refunds; webhooks signed with the endpoint secret."""
 
     name = "stripe"
+    # A PaymentIntent carries the amount, the order's reference and lines (metadata) and the customer id,
+    # never the e-mail address or name (those are on the Customer, sent once when it is created).
+    sends = {
+        "customer_create": frozenset({"email", "name"}),
+        "payment_create": frozenset({"amount", "currency", "reference", "lines", "customer"}),
+        # A Checkout Session: one line item (the order's lines, its total), the reference, the customer id.
+        "checkout_create": frozenset({"amount", "currency", "reference", "lines", "customer"}),
+    }
 
     def __init__(
         self, *, http_client: Any = None, api_base: str | None = None, api_key: str | None = None
@@ -133,7 +185,7 @@ class StripeGateway(Gateway):
         return GatewayPayment(gateway_id=intent.id, status=_status(intent))
 
     def refund_create(self, *, gateway_id: str, amount: int | None, idempotency_key: str) -> GatewayRefund:
-        params: dict[str, Any] = {"payment_intent": gateway_id}
+        params: dict[str, Any] = {"payment_intent": self._intent_of(gateway_id)}
         if amount:
             params["amount"] = amount
         refund = self._call(
@@ -161,7 +213,64 @@ class StripeGateway(Gateway):
     def card_form(self) -> bool:
         # Stripe accepts raw card numbers from a server in test mode only: in live mode the customer types
         # the card on Stripe's hosted Checkout page (docs/operations.md), never on Pacte's.
-        return self.api_key.startswith("sk_test_")
+        return self.api_key.startswith("sk_test_") and not self.checkout_hosted()
+
+    # --- Stripe-hosted Checkout (live keys: no Stripe.js, the strict CSP holds) -------------------------
+    def checkout_hosted(self) -> bool:
+        return app_settings.stripe_checkout() == "hosted"
+
+    def checkout_create(
+        self, *, payload: Mapping[str, Any], idempotency_key: str, success_url: str, cancel_url: str
+    ) -> GatewayPayment:
+        """Create a Checkout Session (mode payment) for the payable; its ``url`` is where the buyer pays."""
+        reference = str(payload.get("reference", ""))
+        name = "; ".join(payload.get("lines") or ()) or reference or "Order"
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": str(payload["currency"]).lower(),
+                        "unit_amount": int(payload["amount"]),
+                        "product_data": {"name": name[:METADATA_LIMIT]},
+                    },
+                }
+            ],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": reference,
+            "metadata": {"pacte_reference": reference},
+            "payment_intent_data": {"metadata": {"pacte_reference": reference}},
+        }
+        if payload.get("customer"):
+            params["customer"] = str(payload["customer"])
+        session = self._call(
+            self.client.v1.checkout.sessions.create,
+            params=params,
+            options={"idempotency_key": idempotency_key},
+        )
+        if not session.url:
+            raise GatewayRefused("no_checkout_url")
+        return GatewayPayment(
+            gateway_id=str(session.id), status="requires_action", client_secret=str(session.url)
+        )
+
+    def checkout_url(self, *, gateway_id: str) -> str:
+        if not gateway_id.startswith("cs_"):
+            return ""
+        session = self._call(self.client.v1.checkout.sessions.retrieve, gateway_id)
+        return str(session.url or "") if str(session.status) == "open" else ""
+
+    def _intent_of(self, gateway_id: str) -> str:
+        """The PaymentIntent behind a payment: itself, or the one a paid Checkout Session made."""
+        if not gateway_id.startswith("cs_"):
+            return gateway_id
+        session = self._call(self.client.v1.checkout.sessions.retrieve, gateway_id)
+        intent = getattr(session, "payment_intent", None)
+        if not intent:
+            raise GatewayRefused("not_paid")
+        return str(intent if isinstance(intent, str) else intent.id)
 
     def payment_method_create(self, *, number: str, exp_month: int, exp_year: int, cvc: str) -> CardDetails:
         if not self.card_form():
@@ -210,4 +319,4 @@ class StripeGateway(Gateway):
             raise WebhookForged(reason) from None
         except (ValueError, UnicodeDecodeError):
             raise WebhookForged("malformed") from None
-        return normalise_stripe_shaped(body)
+        return normalise_checkout_session(body) or normalise_stripe_shaped(body)

@@ -71,14 +71,16 @@ def test_a_card_payment_at_localstripe_is_paid_by_its_signed_webhook(
         e.payload
         for e in Entry.objects.filter(type="disclosure", subject_id=payable.subject_id).order_by("seq")
     ]
+    # The Customer carries the e-mail address and name; the PaymentIntent only the order and the customer id.
     assert disclosures == [
         {"recipient": "stripe", "purpose": "payment", "categories": ["contact.email", "identity.name"]},
         {
             "recipient": "stripe",
             "purpose": "payment",
-            "categories": ["billing.payment_token", "commerce.orders", "contact.email", "identity.name"],
+            "categories": ["billing.payment_token", "commerce.orders"],
         },
     ]
+    assert not intent.get("receipt_email")
 
 
 def test_a_card_declined_at_localstripe_fails_the_payment(stripe_gateway, customer, outcomes) -> None:

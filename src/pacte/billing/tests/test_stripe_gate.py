@@ -21,7 +21,7 @@ from pacte.sharing import http
 
 pytestmark = pytest.mark.django_db(databases=DBS)
 REPO = Path(__file__).resolve().parents[4]
-# The SDK calls that carry a person's data (billing.services.payment_data / gateway_account_disclose).
+# The SDK calls that carry a person's data (billing.services.payment_data / gateway_account_data).
 PERSONAL = {"POST /v1/customers", "POST /v1/payment_intents"}
 
 
