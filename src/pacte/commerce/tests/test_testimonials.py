@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from pacte.commerce import testimonials
-from pacte.commerce.models import Testimonial as TestimonialRow
+from pacte.commerce import models as commerce_models
 from pacte.commerce.tests.helpers import DBS, customer_make
 from pacte.consent.selectors import consent_check
 from pacte.consent.services import consent_set
@@ -37,7 +37,7 @@ def test_a_signed_testimonial_is_encrypted_grants_the_consent_and_waits_for_staf
         "/testimonials/write/", {"text": "Un service impeccable.", "signed": "1", "name": "Léa R."}
     )
     assert response.status_code == 302 and response["Location"] == "/account/testimonials/"
-    row = TestimonialRow.objects.get()
+    row = commerce_models.Testimonial.objects.get()
     assert row.signed and str(row.text) == "Un service impeccable." and str(row.author_name) == "Léa R."
     with connection.cursor() as cursor:
         cursor.execute("SELECT text, author_name FROM commerce_testimonial")
@@ -65,7 +65,7 @@ def test_an_unsigned_testimonial_is_shown_without_any_name_and_grants_no_consent
     user = customer_make()
     response = _client(user).post("/testimonials/write/", {"text": "Rapide et clair.", "name": "Léa Roux"})
     assert response.status_code == 302
-    row = TestimonialRow.objects.get()
+    row = commerce_models.Testimonial.objects.get()
     assert not row.signed and str(row.author_name) == ""
     assert not consent_check(subject_id=user.subject_id, purpose="testimonials")
     testimonials.testimonial_publish(testimonial=row)
@@ -85,7 +85,7 @@ def test_removal_from_my_account_takes_it_down_at_once() -> None:
     assert "Je recommande." in _public()
     response = client.post("/account/testimonials/", {"remove": str(row.pk)})
     assert response.status_code == 302
-    assert not TestimonialRow.objects.exists()
+    assert not commerce_models.Testimonial.objects.exists()
     assert "Je recommande." not in _public()
 
 
@@ -95,7 +95,7 @@ def test_someone_elses_testimonial_cannot_be_removed() -> None:
     row = testimonials.testimonial_write(customer=author, text="Parfait.", signed=False, name="", lang="fr")
     _client(other).post("/account/testimonials/", {"remove": str(row.pk)})
     _client(other).post("/account/testimonials/", {"remove": "not-a-uuid"})
-    assert TestimonialRow.objects.filter(pk=row.pk).exists()
+    assert commerce_models.Testimonial.objects.filter(pk=row.pk).exists()
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_bad_input_is_explained_and_nothing_is_written(data, message) -> None:
     user = customer_make()
     response = _client(user).post("/testimonials/write/", data)
     assert response.status_code == 400 and message in response.content.decode()
-    assert not TestimonialRow.objects.exists()
+    assert not commerce_models.Testimonial.objects.exists()
     assert not consent_check(subject_id=user.subject_id, purpose="testimonials")
 
 
@@ -133,4 +133,4 @@ def test_under_a_policy_without_testimonials_the_pages_are_not_found(settings) -
     user = customer_make()
     assert _client().get("/testimonials/").status_code == 404
     assert _client(user).post("/testimonials/write/", {"text": "Bien."}).status_code == 404
-    assert not TestimonialRow.objects.exists()
+    assert not commerce_models.Testimonial.objects.exists()
