@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from pacte.commerce import testimonials
 from pacte.commerce import models as commerce_models
+from pacte.commerce import testimonials
 from pacte.commerce.tests.helpers import DBS, customer_make
 from pacte.consent.selectors import consent_check
 from pacte.consent.services import consent_set
