@@ -1,0 +1,280 @@
+"""Journeys in a real browser (Chromium through Playwright) with a real SMTP server: a visitor fills a cart,
+signs up, checks out and pays on the gateway's card page; the invoice PDF carries a valid Factur-X XML;
+staff (password + TOTP) refund in the admin and the credit note appears; the holder deactivates their
+payment account, then erases their account; billing staff still download the invoice (legal hold).
+
+Each gateway runs the payment part: the embedded sandbox (in process), Stripe in test mode (localstripe as
+its own process, which signs and POSTs its webhooks to the live server), and PayPal (the local PayPal
+server as its own process: the buyer approves on its page and comes back to Pacte's return page).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import facturx
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from pypdf import PdfReader
+
+from pacte.accounts.services import user_create
+from pacte.billing.models import GatewayCustomer, Invoice, PaymentAttempt
+from pacte.commerce.models import Order
+from pacte.commerce.services import catalogue_demo_seed
+from pacte.rights.flows.erasure import erasure_run
+from pacte.rights.models import RightsRequest
+
+DBS = ["default", "keys", "telemetry"]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases=DBS, transaction=True)]
+PASSWORD = "une longue phrase de passe"
+STAFF = "compta@operator.example"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _link(message: Any, path: str) -> str:
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    match = re.search(r"https?://[^/\s]+(" + re.escape(path) + r"[^\s]+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def _refuse_cookies(page: Any) -> None:
+    banner = page.get_by_role("region", name="Your choice about cookies")
+    if banner.count():
+        banner.get_by_role("button", name="Refuse all").click()
+        banner.wait_for(state="detached")
+
+
+def _sign_in(page: Any, base: str, email: str, secret: str | None = None, next_url: str = "") -> None:
+    page.goto(f"{base}/accounts/login/" + (f"?next={next_url}" if next_url else ""))
+    _refuse_cookies(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_load_state()
+    if secret is not None:  # staff: the second factor
+        if time.time() % 30 > 25:  # never type a code in the last seconds of its 30-second period
+            time.sleep(30 - time.time() % 30 + 0.5)
+        page.locator("input[name=code]").fill(format_hotp_value(hotp_value(secret, int(time.time()) // 30)))
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_load_state()
+
+
+def _billing_staff() -> str:
+    """A member of the billing staff (payments, invoices and their PDFs), signed in with password + TOTP."""
+    staff = user_create(email=STAFF, password=PASSWORD, name="Compta", birth_date=None, is_staff=True)
+    for codename in ("view_paymentattempt", "view_invoice", "download_invoice"):
+        staff.user_permissions.add(
+            Permission.objects.get(codename=codename, content_type__app_label="billing")
+        )
+    secret = generate_totp_secret()
+    TOTP.activate(staff, secret)
+    return secret
+
+
+def shop_and_sign_up(page: Any, base: str, smtp_server: Any, email: str, name: str) -> None:
+    """A visitor puts the site audit in their cart, signs up (mail on the real SMTP server) and confirms."""
+    page.goto(f"{base}/shop/")
+    _refuse_cookies(page)
+    page.get_by_role("link", name="Site audit").click()
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Your cart").is_visible()
+    page.goto(f"{base}/accounts/signup/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Full name").fill(name)
+    page.get_by_label("Date of birth").fill("1988-06-15")
+    page.get_by_label("Street and number", exact=True).fill("12 rue de la République")
+    page.get_by_label("Postcode", exact=True).fill("69002")
+    page.get_by_label("City", exact=True).fill("Lyon")
+    page.get_by_label("I accept the terms of use").check()
+    page.get_by_role("button", name="Create my account").click()
+    page.wait_for_load_state()
+    (message,) = smtp_server.wait_for(1)
+    assert message.envelope_to == [email]
+    page.goto(base + _link(message, "/accounts/confirm-email/"))
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+
+
+def check_out(page: Any, base: str, email: str) -> Order:
+    """Sign in and confirm the order of the cart (588.00 € incl. VAT); return it, pending payment."""
+    _sign_in(page, base, email, next_url="/shop/checkout/")
+    assert page.get_by_role("heading", name="Checkout").is_visible()
+    page.get_by_role("button", name="Confirm my order (€588.00 incl. VAT)").click()
+    page.wait_for_load_state()
+    order = Order.objects.get()
+    assert order.status == "pending_payment" and order.gross_cents == 58800
+    # The checkout leads to the order's pay page.
+    assert page.get_by_role("heading", name=f"Pay order {order.reference}").is_visible()
+    return order
+
+
+def pay_by_card(page: Any, number: str = "4242 4242 4242 4242") -> None:
+    page.get_by_label("Card number").fill(number)
+    page.get_by_label("Expiry date (MM/YY)").fill("12/31")
+    page.get_by_label("Security code (3 or 4 digits on the back)").fill("314")
+    page.get_by_role("button", name="Pay €588.00").click()
+    page.wait_for_load_state()
+
+
+def wait_paid(page: Any, order: Order, timeout: float = 20.0) -> None:
+    """Wait for the order to be paid (the gateway's webhook), reloading the pay page as the customer does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        order.refresh_from_db()
+        if order.status == "paid":
+            break
+        time.sleep(0.3)
+    page.reload()
+    assert order.status == "paid"
+    assert page.locator("[data-state=paid]").first.is_visible()
+
+
+def purchase_history_shows_paid(page: Any, base: str, order: Order) -> None:
+    page.goto(f"{base}/account/")
+    page.get_by_role("navigation", name="My account").get_by_role("link", name="Purchase history").click()
+    page.wait_for_load_state()
+    row = page.locator("tbody tr").first
+    assert order.reference in row.inner_text() and "Paid" in row.inner_text()
+
+
+def download_invoice(page: Any, base: str, order: Order) -> bytes:
+    """Download the order's invoice from its page in Purchase history; check its Factur-X XML against the XSD."""
+    page.goto(f"{base}/account/orders/{order.pk}/")
+    invoice = Invoice.objects.get(kind="invoice")
+    with page.expect_download() as download:
+        page.get_by_role("link", name=invoice.number).click()
+    assert download.value.suggested_filename == f"{invoice.number}.pdf"
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert list(reader.attachments) == ["factur-x.xml"]
+    filename, xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)  # raises if the XML fails the XSD
+    assert filename == "factur-x.xml"
+    assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931") is True
+    assert invoice.number.encode() in xml and b"588.00" in xml
+    return pdf
+
+
+def pdf_text(pdf: bytes) -> str:
+    return " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def staff_page(chromium: Any, base: str, secret: str) -> Any:
+    """Staff sign in (password + TOTP) in a browser of their own, once: a TOTP code is good only once."""
+    context = chromium.new_context(locale="en-GB")
+    staff = context.new_page()
+    _sign_in(staff, base, STAFF, secret)
+    return staff
+
+
+def staff_refund_in_full(staff: Any, base: str, attempt: PaymentAttempt) -> None:
+    """Staff refund the payment in full from the admin (the action runs through the gateway)."""
+    staff.goto(f"{base}/admin/billing/paymentattempt/")
+    staff.locator(f"input[name=_selected_action][value='{attempt.pk}']").check()
+    staff.locator("select[name=action]").select_option("refund_full")
+    staff.locator("button[name=index]").click()
+    staff.wait_for_load_state()
+    assert staff.get_by_text("1 payment(s) refunded.").is_visible()
+
+
+def staff_download(staff: Any, base: str, invoice: Invoice) -> str:
+    """Billing staff download the invoice from the admin's list of invoices; return the PDF's text."""
+    staff.goto(f"{base}/admin/billing/invoice/")
+    with staff.expect_download() as download:
+        staff.get_by_role("link", name=f"{invoice.number}.pdf").click()
+    return pdf_text(Path(download.value.path()).read_bytes())
+
+
+def erase_account(page: Any, base: str) -> None:
+    page.goto(f"{base}/account/")
+    page.get_by_role("navigation", name="My account").get_by_role("link", name="Delete my account").click()
+    page.get_by_label("Your current password").fill(PASSWORD)
+    page.get_by_label("Type DELETE to confirm").fill("delete")
+    page.get_by_role("button", name="Delete my account for good").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Your account is being deleted").is_visible()
+    erasure_run(request=RightsRequest.objects.get(kind="erasure"))  # what the worker does
+
+
+def test_sandbox_journey_from_cart_to_paid_invoice_refund_account_deactivation_and_erasure(
+    page, chromium, live_server, smtp_server, settings, artifacts_dir
+) -> None:
+    settings.PACTE_BASE_URL = live_server.url
+    settings.PACTE_BILLING_GATEWAYS = "sandbox"  # in process: nothing leaves Pacte
+    catalogue_demo_seed()
+    secret = _billing_staff()
+    base = live_server.url
+    email = "camille@example.fr"
+    shop_and_sign_up(page, base, smtp_server, email, "Camille Martin")
+    # Activation opened the holder's sandbox account (PluSuite's terms).
+    [account] = GatewayCustomer.objects.filter(gateway="sandbox")
+    assert account.active
+
+    order = check_out(page, base, email)
+    page.screenshot(path=str(artifacts_dir / "billing-sandbox-pay-en.png"), full_page=True)
+    pay_by_card(page, "4000 0000 0000 0002")  # the sandbox's declined card
+    assert page.get_by_text("Your card was declined. Nothing was charged; try another card.").is_visible()
+    order.refresh_from_db()
+    assert order.status == "pending_payment" and not Invoice.objects.exists()
+    pay_by_card(page)
+    assert page.get_by_text("Thank you: your payment is received.").is_visible()
+    wait_paid(page, order)
+    page.screenshot(path=str(artifacts_dir / "billing-sandbox-paid-en.png"), full_page=True)
+    purchase_history_shows_paid(page, base, order)
+    page.screenshot(path=str(artifacts_dir / "billing-purchase-history-en.png"), full_page=True)
+
+    pdf = download_invoice(page, base, order)
+    assert "Camille Martin" in pdf_text(pdf)
+    invoice = Invoice.objects.get(kind="invoice")
+    assert invoice.number == "F-00000001" and invoice.gross_cents == 58800
+
+    # Staff refund in full in the admin: the order is refunded and its credit note appears on its page.
+    attempt = PaymentAttempt.objects.get(state="paid")
+    staff = staff_page(chromium, base, secret)
+    staff_refund_in_full(staff, base, attempt)
+    attempt.refresh_from_db()
+    order.refresh_from_db()
+    assert (attempt.state, attempt.refunded_amount, order.status) == ("refunded", 58800, "refunded")
+    note = Invoice.objects.get(kind="credit_note")
+    assert (note.number, note.gross_cents, note.credited_id) == ("AV-00000001", 58800, invoice.pk)
+    page.goto(f"{base}/account/orders/{order.pk}/")
+    assert page.get_by_role("link", name="AV-00000001").is_visible()
+
+    # The holder deactivates their sandbox account on Payment accounts.
+    page.goto(f"{base}/account/payment-accounts/")
+    assert page.get_by_role("heading", name="Payment accounts").is_visible()
+    page.screenshot(path=str(artifacts_dir / "billing-payment-accounts-en.png"), full_page=True)
+    page.get_by_role("button", name="Deactivate my Sandbox account").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Your Sandbox account is deleted at the payment service.").is_visible()
+    account.refresh_from_db()
+    assert not account.active and account.closed_at is not None
+    assert page.get_by_role("button", name="Deactivate my Sandbox account").count() == 0
+
+    # Then erases their account: the invoice stays, readable to billing staff only (legal hold).
+    erase_account(page, base)
+    subject = order.subject
+    subject.refresh_from_db()
+    assert subject.erased_at is not None
+    assert Invoice.objects.filter(pk=invoice.pk).exists()
+    _sign_in(page, base, email)
+    assert "/accounts/login/" in page.url  # nobody to sign in as any more
+    text = staff_download(staff, base, invoice)
+    assert "Camille Martin" in text and "F-00000001" in text
+    assert not page.foreign_requests
+    staff.context.close()
