@@ -278,3 +278,88 @@ def test_sandbox_journey_from_cart_to_paid_invoice_refund_account_deactivation_a
     assert "Camille Martin" in text and "F-00000001" in text
     assert not page.foreign_requests
     staff.context.close()
+
+
+def test_stripe_journey_card_page_signed_webhooks_refund_and_erasure_delete_the_stripe_customer(
+    page, chromium, live_server, smtp_server, settings, stripe_gateway, artifacts_dir
+) -> None:
+    import stripe
+
+    from pacte.billing.tests.conftest import (
+        WEBHOOK_SECRET,
+        localstripe_log_size,
+        localstripe_requests,
+        stripe_client,
+    )
+
+    settings.PACTE_BASE_URL = live_server.url
+    localstripe = stripe_gateway
+    # localstripe signs its events with the endpoint's secret and POSTs them to the live server, as Stripe does.
+    port = int(localstripe.rsplit(":", 1)[1])
+    status, _headers, text = LocalHTTP(port).post_json(
+        "/_config/webhooks/pacte",
+        {"url": f"{live_server.url}/billing/webhooks/stripe/", "secret": WEBHOOK_SECRET},
+    )
+    assert status == 200, text
+    catalogue_demo_seed()
+    secret = _billing_staff()
+    base = live_server.url
+    email = "ines@example.fr"
+    shop_and_sign_up(page, base, smtp_server, email, "Inès Morel")
+    # Activation opened the holder's Stripe Customer at localstripe, with their e-mail address only.
+    [account] = GatewayCustomer.objects.filter(gateway="stripe")
+    customer = stripe_client(localstripe).v1.customers.retrieve(str(account.customer_ref))
+    assert (customer.email, customer.name) == (email, None)
+
+    order = check_out(page, base, email)
+    assert page.get_by_text("Your card (handed to Stripe Payments, never kept by us)").is_visible()
+    page.screenshot(path=str(artifacts_dir / "billing-stripe-pay-en.png"), full_page=True)
+    since = localstripe_log_size()
+    pay_by_card(page)
+    wait_paid(page, order)  # by localstripe's signed payment_intent.succeeded, POSTed to the live server
+    calls = localstripe_requests(since)
+    assert "POST /v1/payment_methods" in calls and "POST /v1/payment_intents" in calls
+    attempt = PaymentAttempt.objects.get(gateway="stripe")
+    intent = stripe_client(localstripe).v1.payment_intents.retrieve(str(attempt.gateway_id))
+    assert (intent.status, intent.amount, intent.customer) == ("succeeded", 58800, account.customer_ref)
+    purchase_history_shows_paid(page, base, order)
+    download_invoice(page, base, order)
+
+    staff = staff_page(chromium, base, secret)
+    staff_refund_in_full(staff, base, attempt)
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    refunds = stripe_client(localstripe).v1.refunds.list(params={"payment_intent": intent.id})
+    assert [r.amount for r in refunds.data] == [58800]
+    assert Invoice.objects.get(kind="credit_note").gross_cents == 58800
+
+    # Erasure deletes the Stripe Customer at localstripe; billing staff still download the invoice.
+    since = localstripe_log_size()
+    erase_account(page, base)
+    assert f"DELETE /v1/customers/{account.customer_ref}" in localstripe_requests(since)
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client(localstripe).v1.customers.retrieve(str(account.customer_ref))
+    assert not GatewayCustomer.objects.filter(pk=account.pk).exists()  # nothing of the holder is kept
+    invoice = Invoice.objects.get(kind="invoice")
+    assert "Inès Morel" in staff_download(staff, base, invoice)
+    staff.context.close()
+    assert not page.foreign_requests
+
+
+class LocalHTTP:
+    """A few raw requests to a loopback test server (billing may not import an HTTP library)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def post_json(self, path: str, data: dict[str, Any]) -> tuple[int, dict[str, str], str]:
+        import http.client
+        import json
+
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.request("POST", path, json.dumps(data), {"Content-Type": "application/json"})
+            answer = connection.getresponse()
+            return answer.status, dict(answer.getheaders()), answer.read().decode()
+        finally:
+            connection.close()
