@@ -13,6 +13,8 @@ Endpoints, as PayPal's REST API answers them (only the fields Pacte reads, plus 
   ``DELETE /v3/vault/payment-tokens/{id}``;
 - ``GET /checkoutnow?token=ORDER`` is the buyer's approval page: it approves the order (``&outcome=decline``
   makes its capture declined) and redirects to the order's ``return_url`` with ``token`` and ``PayerID``;
+  a browser (``Accept: text/html``) gets a page instead, whose buttons POST ``/checkoutnow/decide``
+  (approve, approve with a declined card, or cancel: back to the order's ``cancel_url`` with ``token``);
 - ``GET /v1/notifications/certs/{name}``: the certificate (leaf then its issuer, PEM) whose key signs the
   webhooks; ``rogue`` is a self-signed one that no trust store holds.
 
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
+import html
 import json
 import secrets
 import string
@@ -299,6 +302,14 @@ class PayPal:
         query = urllib.parse.urlencode({"token": order_id, "PayerID": order["payer"]["payer_id"]})
         return f"{order['_return_url']}{'&' if '?' in order['_return_url'] else '?'}{query}"
 
+    def cancel(self, order_id: str) -> str | None:
+        """The buyer cancels on the approval page: the address PayPal sends them to (the order stays unapproved)."""
+        order = self.orders.get(order_id)
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            return None
+        query = urllib.parse.urlencode({"token": order_id})
+        return f"{order['_cancel_url']}{'&' if '?' in order['_cancel_url'] else '?'}{query}"
+
     def order_capture(self, order_id: str) -> tuple[int, dict[str, Any]]:
         order = self.orders.get(order_id)
         if order is None:
@@ -440,6 +451,21 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _approval_page(self, order_id: str) -> None:
+        """The buyer's approval page, as a browser sees it: the amount, and approve / decline / cancel."""
+        order = self.paypal.orders.get(order_id)
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            return self._reply(404, b"<!doctype html><title>PayPal</title><p>No such order.</p>", content_type="text/html")  # fmt: skip
+        amount = order["purchase_units"][0]["amount"]
+        token = html.escape(order_id)
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Local PayPal: approve</title></head>
+<body><h1>Local PayPal</h1><p id="amount">Pay {html.escape(amount["value"])} {html.escape(amount["currency_code"])}</p>
+<form method="post" action="/checkoutnow/decide"><input type="hidden" name="token" value="{token}">
+<button name="decision" value="approve">Approve and pay</button>
+<button name="decision" value="decline">Approve with a card that will be declined</button>
+<button name="decision" value="cancel">Cancel and return to the merchant</button></form></body></html>"""
+        return self._reply(200, page.encode(), content_type="text/html; charset=utf-8")
+
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -455,6 +481,22 @@ class Handler(BaseHTTPRequestHandler):
         with paypal.lock:
             if path.startswith("/_test/"):
                 return self._test(method, path, raw)
+            if path == "/checkoutnow" and method == "GET" and "text/html" in self.headers.get("Accept", ""):
+                return self._approval_page(query.get("token", [""])[0])
+            if path == "/checkoutnow/decide" and method == "POST":
+                form = urllib.parse.parse_qs(raw.decode())
+                token, decision = form.get("token", [""])[0], form.get("decision", [""])[0]
+                if decision == "cancel":
+                    target = paypal.cancel(token)
+                else:
+                    target = paypal.approve(token, "decline" if decision == "decline" else "")
+                if target is None:
+                    return self._reply(404, {"error": "no such order waiting for approval"})
+                self.send_response(303)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             if path == "/checkoutnow" and method == "GET":
                 target = paypal.approve(query.get("token", [""])[0], query.get("outcome", [""])[0])
                 if target is None:

@@ -363,3 +363,73 @@ class LocalHTTP:
             return answer.status, dict(answer.getheaders()), answer.read().decode()
         finally:
             connection.close()
+
+
+def test_paypal_journey_buyer_approves_on_paypals_page_comes_back_and_the_order_is_paid(
+    page, live_server, settings, paypal_gateway, artifacts_dir
+) -> None:
+    from pacte.commerce.tests.helpers import customer_make
+
+    paypal = paypal_gateway
+    base = live_server.url
+    settings.PACTE_BASE_URL = base
+    settings.PACTE_PAYPAL_RETURN_URL = f"{base}/billing/paypal/return/"
+    settings.PACTE_PAYPAL_CANCEL_URL = f"{base}/billing/paypal/cancel/"
+    paypal.configure(webhook_url=f"{base}/billing/webhooks/paypal/")  # PayPal POSTs its signed events here
+    catalogue_demo_seed()
+    customer_make("lucie@example.fr", name="Lucie Bernard", language="en")
+    page.goto(f"{base}/shop/site-audit/")
+    _refuse_cookies(page)
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_load_state()
+    order = check_out(page, base, "lucie@example.fr")
+    assert page.get_by_label("Card number").count() == 0  # PayPal: no card typed on Pacte's page
+    page.screenshot(path=str(artifacts_dir / "billing-paypal-pay-en.png"), full_page=True)
+
+    # The buyer goes to PayPal, changes their mind and comes back: nothing charged, still to pay.
+    page.get_by_role("button", name="Pay €588.00 with PayPal").click()
+    page.wait_for_load_state()
+    assert page.url.startswith(f"{paypal.base}/checkoutnow?token="), page.locator("main").inner_text()
+    first = PaymentAttempt.objects.get()
+    assert first.state == "pending" and page.url.endswith(first.gateway_id)
+    page.get_by_role("button", name="Cancel and return to the merchant").click()
+    page.wait_for_load_state()
+    assert page.url == f"{base}/shop/orders/{order.pk}/pay/"
+    assert page.get_by_text("You cancelled the payment at PayPal. Nothing was charged.").is_visible()
+
+    # Then pays: a new PayPal order (the first is never captured), approved on PayPal's page.
+    page.get_by_role("button", name="Pay €588.00 with PayPal").click()
+    page.wait_for_load_state()
+    assert page.locator("#amount").inner_text() == "Pay 588.00 EUR"
+    page.screenshot(path=str(artifacts_dir / "billing-paypal-approve.png"), full_page=True)
+    page.get_by_role("button", name="Approve and pay").click()
+    page.wait_for_load_state()
+    # Back on Pacte: the return page captured the order and sent the buyer to the order's pay page.
+    assert page.url == f"{base}/shop/orders/{order.pk}/pay/"
+    assert page.get_by_text("Thank you: PayPal confirmed your payment.").is_visible()
+    wait_paid(page, order)  # PAYMENT.CAPTURE.COMPLETED, signed by the local PayPal, verified by Pacte
+    page.screenshot(path=str(artifacts_dir / "billing-paypal-paid-en.png"), full_page=True)
+
+    first.refresh_from_db()
+    second = PaymentAttempt.objects.exclude(pk=first.pk).get()
+    assert (first.state, first.reason, first.live) == ("failed", "approval_abandoned", False)
+    assert (second.state, second.amount) == ("paid", 58800)
+    state = paypal.state()
+    assert state["orders"][first.gateway_id]["status"] == "PAYER_ACTION_REQUIRED"  # never captured
+    [capture] = [c for c in state["captures"].values() if c["supplementary_data"]["related_ids"]["order_id"] == second.gateway_id]  # fmt: skip
+    assert (capture["status"], capture["amount"]["value"]) == ("COMPLETED", "588.00")
+    [event] = [e for e in state["events"] if e["type"] == "PAYMENT.CAPTURE.COMPLETED"]
+    assert event["delivered"] == 200
+    assert Invoice.objects.get(kind="invoice").gross_cents == 58800
+
+    # A reload of the return address captures nothing more; someone else's token is unknown.
+    page.goto(f"{base}/billing/paypal/return/?token={second.gateway_id}&PayerID=ABCDEFGHIJKLM")
+    assert page.url == f"{base}/shop/orders/{order.pk}/pay/"
+    assert len(paypal.state()["captures"]) == 1
+    response = page.goto(f"{base}/billing/paypal/return/?token=5O190127TN364715T&PayerID=ABCDEFGHIJKLM")
+    assert response.status == 404 and page.get_by_text("There is no such payment.").is_visible()
+    response = page.goto(f"{base}/billing/paypal/return/?token=%3Cscript%3E")
+    assert response.status == 400
+    purchase_history_shows_paid(page, base, order)
+    paypal.configure(webhook_url="")
+    assert not page.foreign_requests
