@@ -366,7 +366,7 @@ class LocalHTTP:
 
 
 def test_paypal_journey_buyer_approves_on_paypals_page_comes_back_and_the_order_is_paid(
-    page, live_server, settings, paypal_gateway, artifacts_dir
+    page, chromium, live_server, settings, paypal_gateway, artifacts_dir
 ) -> None:
     from pacte.commerce.tests.helpers import customer_make
 
@@ -377,6 +377,7 @@ def test_paypal_journey_buyer_approves_on_paypals_page_comes_back_and_the_order_
     settings.PACTE_PAYPAL_CANCEL_URL = f"{base}/billing/paypal/cancel/"
     paypal.configure(webhook_url=f"{base}/billing/webhooks/paypal/")  # PayPal POSTs its signed events here
     catalogue_demo_seed()
+    secret = _billing_staff()
     customer_make("lucie@example.fr", name="Lucie Bernard", language="en")
     page.goto(f"{base}/shop/site-audit/")
     _refuse_cookies(page)
@@ -431,5 +432,24 @@ def test_paypal_journey_buyer_approves_on_paypals_page_comes_back_and_the_order_
     response = page.goto(f"{base}/billing/paypal/return/?token=%3Cscript%3E")
     assert response.status == 400
     purchase_history_shows_paid(page, base, order)
+    download_invoice(page, base, order)
+
+    # Staff refund through PayPal (its PAYMENT.CAPTURE.REFUNDED counts once); the credit note follows.
+    staff = staff_page(chromium, base, secret)
+    staff_refund_in_full(staff, base, second)
+    order.refresh_from_db()
+    assert order.status == "refunded"
+    assert Invoice.objects.get(kind="credit_note").gross_cents == 58800
+    [refund] = paypal.state()["refunds"].values()
+    assert refund["amount"]["value"] == "588.00"
+
+    # Erasure deletes what PayPal holds for the buyer (the vaulted wallet); billing staff keep the invoice.
+    [account] = GatewayCustomer.objects.filter(gateway="paypal")
+    customer_ref = str(account.customer_ref)
+    assert len(paypal.state()["customers"][customer_ref]["payment_tokens"]) == 1
+    erase_account(page, base)
+    assert paypal.state()["customers"][customer_ref]["payment_tokens"] == []
+    assert "Lucie Bernard" in staff_download(staff, base, Invoice.objects.get(kind="invoice"))
+    staff.context.close()
     paypal.configure(webhook_url="")
     assert not page.foreign_requests
