@@ -264,7 +264,6 @@ def _quantity_lines(invoice: Invoice, quantities: Mapping[int, int]) -> list[dic
     return lines
 
 
-@transaction.atomic
 def invoice_of_order(*, order_id: Any) -> Invoice | None:
     """Return the invoice issued for an order, or None."""
     return Invoice.objects.filter(order_id=order_id, kind=InvoiceKind.INVOICE).first()
@@ -275,6 +274,7 @@ def credited_cents(*, invoice: Invoice) -> int:
     return int(sum(Invoice.objects.filter(credited=invoice).values_list("gross_cents", flat=True)))
 
 
+@transaction.atomic
 def credit_note_issue(
     *,
     invoice: Invoice,
