@@ -24,7 +24,7 @@ base64 RSA-SHA256 over ``transmission_id|transmission_time|webhook_id|crc32(body
 configured webhook URL, if any, after the answer; every one is kept in ``/_test/state`` ``events``.
 
 Test-only endpoints: ``GET /_test/state`` (everything, with each API call's method, path, whether it carried
-personal data, and the keys of its body), ``POST /_test/config`` (``webhook_url``, ``webhook_id``),
+personal data, and the keys of its body), ``POST /_test/config`` (``webhook_url``, ``webhook_id``, ``webhook_delay`` in seconds),
 ``GET /_test/ca.pem`` (the root to trust), ``POST /_test/sign`` (sign any event with ``transmission_time``,
 ``webhook_id``, ``cert`` = ``main``/``rogue`` or ``cert_url`` of the caller's choosing: the forged and late
 notifications of the tests).
@@ -177,6 +177,7 @@ class PayPal:
         self.idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.webhook_url = ""
         self.webhook_id = "WH-PACTE-TEST"
+        self.webhook_delay = 0.0  # seconds between an event and its delivery (PayPal's are never instant)
 
     def cert_url(self, which: str = "main") -> str:
         return f"{self.base}/v1/notifications/certs/{'rogue' if which == 'rogue' else 'CERT-pacte-test'}"
@@ -224,7 +225,7 @@ class PayPal:
         record["delivered"] = None
         self.events.append(record)
         if self.webhook_url:
-            threading.Thread(target=self._deliver, args=(record, body, headers), daemon=True).start()
+            threading.Timer(self.webhook_delay, self._deliver, args=(record, body, headers)).start()
 
     def _deliver(self, record: dict[str, Any], body: bytes, headers: dict[str, str]) -> None:
         request = urllib.request.Request(
@@ -585,6 +586,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_test/config" and method == "POST":
             paypal.webhook_url = body.get("webhook_url", paypal.webhook_url)
             paypal.webhook_id = body.get("webhook_id", paypal.webhook_id)
+            paypal.webhook_delay = float(body.get("webhook_delay", paypal.webhook_delay))
             return self._reply(200, {"webhook_url": paypal.webhook_url, "webhook_id": paypal.webhook_id})
         if path == "/_test/sign" and method == "POST":
             event = body["event"]
