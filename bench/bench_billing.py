@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Payments/s through the sandbox and through localstripe (Stripe's SDK) with N concurrent customers;
-webhook handling (signature check, idempotence row, state) requests/s against a bare POST view, in-process."""
+webhook handling (signature check, idempotence row, state) requests/s against a bare POST view, in-process;
+then checkouts/s over HTTP against a real `pacte serve` (sandbox gateway), N = 1, 4, 8 customers."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _server import figure  # noqa: E402
 
 ROUNDS = int(os.environ.get("PACTE_BENCH_BILLING_N", "40"))
+CHECKOUT_SECONDS = float(os.environ.get("PACTE_BENCH_CHECKOUT_SECONDS", "15"))
 SECRET = "whsec_bench"  # noqa: S105
 
 
@@ -42,8 +44,20 @@ def _localstripe() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def main() -> None:
+    import tempfile
+
+    from pacte.sharing.tests.receivers import local_policy
+
+    class _Settings:  # local_policy writes the test policy (localstripe's host declared) and names it here
+        PACTE_POLICY_FILE = ""
+
+    # Stripe's SDK goes through the sharing gate: the policy must declare localstripe's loopback host.
+    policy = local_policy(_Settings, Path(tempfile.mkdtemp(prefix="billing-bench-")), recipients=("stripe",))
     proc, base = _localstripe()
     os.environ.update(
+        PACTE_POLICY=str(policy),
+        PACTE_SHARING_ALLOW_INSECURE="1",
+        PACTE_SHARING_ALLOW_PRIVATE_NETWORKS="1",
         PACTE_BILLING_GATEWAYS="sandbox stripe=stripe",
         PACTE_STRIPE_API_BASE=base,
         PACTE_STRIPE_SECRET_KEY="sk_test_bench",
@@ -54,6 +68,7 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait()
+    checkouts_http()
 
 
 def run(base: str) -> None:
@@ -169,6 +184,90 @@ def run(base: str) -> None:
     figure("webhook_sandbox_rps", webhook, "req/s")
     figure("bare_post_rps", bare, "req/s")
     figure("webhook_vs_bare_ratio", webhook / bare, "x")
+
+
+def checkouts_http() -> None:
+    """Checkouts/s over HTTP: N customers, each in a loop add to cart → checkout → pay on the sandbox page.
+
+    A real `pacte serve` (2 gunicorn workers, SQLite files). A checkout counts once its pay page says the
+    order is paid: the sandbox's signed notification is handled and the invoice issued. The server runs
+    the tasks with the immediate backend (the notification is handled in the paying request, right after
+    its commit): `pacte serve`'s worker would take it a moment later, off the request.
+    """
+    import json
+    import re
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from _server import PACTE, pacte_server
+    from tests.live import Browser
+
+    immediate = {"PACTE_TASKS_BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
+    with pacte_server(web_workers=2, extra_env=immediate) as server:
+        seeded = subprocess.run(
+            [*PACTE, "demo", "seed", "--customers", "8", "--json"],
+            env=server.env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        people = json.loads(seeded.stdout)
+        port = int(server.base_url.rsplit(":", 1)[1])
+        browsers = []
+        for index, person in enumerate(people["people"]):
+            browser = Browser(port, source=f"127.0.0.{10 + index}")
+            status, _location, _page = browser.login(person["email"], people["password"])
+            assert status == 302, status
+            browsers.append(browser)
+        _status, _location, page = browsers[0].request("GET", "/shop/site-audit/")
+        product = re.search(r'name="product" value="(\d+)"', page).group(1)  # type: ignore[union-attr]
+
+        def checkout(browser: Browser) -> None:
+            _status, _location, page = browser.request("GET", "/shop/site-audit/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            status, _location, _page = browser.request(
+                "POST",
+                "/shop/cart/",
+                {"csrfmiddlewaretoken": token, "action": "add", "product": product, "quantity": "1"},
+            )
+            assert status in (200, 302), status
+            _status, _location, page = browser.request("GET", "/shop/checkout/")
+            fields = dict(re.findall(r'name="(csrfmiddlewaretoken|token|quote)" value="([^"]+)"', page))
+            status, pay_url, _page = browser.request("POST", "/shop/checkout/", fields)
+            assert status == 302 and pay_url.endswith("/pay/"), (status, pay_url)
+            path = pay_url.split("127.0.0.1", 1)[-1] if "://" in pay_url else pay_url
+            status, _location, _page = browser.submit(
+                path, {"number": "4242 4242 4242 4242", "expiry": "12/31", "cvc": "314"}
+            )
+            assert status == 302, status
+            _status, _location, page = browser.request("GET", path)
+            assert 'data-state="paid"' in page, page[-2000:]
+
+        for browser in browsers:
+            checkout(browser)  # warm-up: one checkout each, not timed
+        for customers in (1, 4, 8):
+            done = [0] * customers
+            errors: list[BaseException] = []
+            deadline = time.perf_counter() + CHECKOUT_SECONDS
+
+            def loop(slot: int) -> None:
+                try:
+                    while time.perf_counter() < deadline:
+                        checkout(browsers[slot])
+                        done[slot] += 1
+                except BaseException as error:  # noqa: BLE001
+                    errors.append(error)
+
+            threads = [threading.Thread(target=loop, args=(slot,)) for slot in range(customers)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - start
+            if errors:
+                raise errors[0]
+            figure(f"checkouts_sandbox_http_{customers}_customers", sum(done) / elapsed, "checkouts/s")
 
 
 if __name__ == "__main__":

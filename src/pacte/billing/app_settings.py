@@ -175,10 +175,14 @@ def paypal_timeout() -> float:
 
 
 def paypal_return_url() -> str:
-    """Where PayPal sends the buyer back after approving (PACTE_PAYPAL_RETURN_URL; default Purchase history)."""
-    return str(_get("PACTE_PAYPAL_RETURN_URL", settings.PACTE_BASE_URL.rstrip("/") + "/account/orders/"))
+    """Where PayPal sends the buyer back after approving (PACTE_PAYPAL_RETURN_URL; default the return page)."""
+    return str(
+        _get("PACTE_PAYPAL_RETURN_URL", settings.PACTE_BASE_URL.rstrip("/") + "/billing/paypal/return/")
+    )
 
 
 def paypal_cancel_url() -> str:
-    """Where PayPal sends the buyer who cancels (PACTE_PAYPAL_CANCEL_URL; default Purchase history)."""
-    return str(_get("PACTE_PAYPAL_CANCEL_URL", settings.PACTE_BASE_URL.rstrip("/") + "/account/orders/"))
+    """Where PayPal sends the buyer who cancels (PACTE_PAYPAL_CANCEL_URL; default the cancel page)."""
+    return str(
+        _get("PACTE_PAYPAL_CANCEL_URL", settings.PACTE_BASE_URL.rstrip("/") + "/billing/paypal/cancel/")
+    )

@@ -73,3 +73,17 @@ def access_payment_method(*, subject_id: uuid.UUID | str, method_id: uuid.UUID |
     if method is None:
         raise PacteError(_("There is no such saved card."), error_codes.PAYMENT_NOT_FOUND, status=404)
     return method
+
+
+def access_payment_at_gateway(
+    *, subject_id: uuid.UUID | str, gateways: frozenset[str], gateway_id: str
+) -> PaymentAttempt:
+    """Return ``subject_id``'s latest attempt known at one of ``gateways`` as ``gateway_id``; else a coded 404."""
+    attempt = (
+        PaymentAttempt.objects.filter(gateway__in=gateways, gateway_id=gateway_id, subject_id=subject_id)
+        .order_by("-created_at")
+        .first()
+    )
+    if attempt is None:
+        raise PacteError(_("There is no such payment."), error_codes.PAYMENT_NOT_FOUND, status=404)
+    return attempt

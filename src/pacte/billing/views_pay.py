@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from pacte.billing import error_codes, selectors
+from pacte.billing.flows.approval import approval_origins, order_approval_gateway
 from pacte.billing.flows.orders import TypedCard, customer_country, order_checkout, order_pay
 from pacte.billing.gateways import gateway_choose, gateway_get
 from pacte.billing.views import GATEWAY_LABELS
@@ -108,6 +109,13 @@ def pay(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
     except PacteError as refused:  # no gateway for this country: said on the page
         error = error or refused
         card_form, hosted, label, saved_methods = False, False, "", []
+    approval = not card_form and not hosted and order_approval_gateway(order=order) is not None
+    if (
+        approval or hosted
+    ):  # the button's POST is answered by a redirect to the gateway: let the browser follow it
+        extra = getattr(request, "pacte_csp_extra", {})
+        extra.setdefault("form-action", set()).update(approval_origins(choice.gateway))
+        request.pacte_csp_extra = extra  # type: ignore[attr-defined]
     context = {
         "order": order,
         "payment": payment,
@@ -116,6 +124,8 @@ def pay(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         "card_form": card_form,
         "hosted": hosted,
         "checkout_returned": request.GET.get("checkout") == "done",
+        # PayPal: no card form here, a button to PayPal's own approval page (views_paypal.py).
+        "approval": approval,
         "gateway_label": label,
         "saved_methods": saved_methods,
         "error": error,

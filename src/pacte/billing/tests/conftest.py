@@ -232,7 +232,7 @@ class LocalPayPal:
     def state(self) -> dict[str, Any]:
         return self._call("GET", "/_test/state")
 
-    def configure(self, **values: str) -> None:
+    def configure(self, **values: str | float) -> None:
         self._call("POST", "/_test/config", values)
 
     def sign(self, event: dict[str, Any], **options: Any) -> tuple[bytes, dict[str, str]]:
@@ -307,7 +307,7 @@ def paypal_gateway(settings: Any, local_paypal: LocalPayPal, tmp_path: Path) -> 
     local_policy(settings, tmp_path, recipients=("paypal",))
     for name, value in paypal_settings(local_paypal).items():
         setattr(settings, name, value)
-    local_paypal.configure(webhook_url="", webhook_id=PAYPAL_WEBHOOK_ID)
+    local_paypal.configure(webhook_url="", webhook_id=PAYPAL_WEBHOOK_ID, webhook_delay=0.0)
     certificates_forget()
     gateways_reset()
     yield local_paypal

@@ -13,6 +13,8 @@ Endpoints, as PayPal's REST API answers them (only the fields Pacte reads, plus 
   ``DELETE /v3/vault/payment-tokens/{id}``;
 - ``GET /checkoutnow?token=ORDER`` is the buyer's approval page: it approves the order (``&outcome=decline``
   makes its capture declined) and redirects to the order's ``return_url`` with ``token`` and ``PayerID``;
+  a browser (``Accept: text/html``) gets a page instead, whose buttons POST ``/checkoutnow/decide``
+  (approve, approve with a declined card, or cancel: back to the order's ``cancel_url`` with ``token``);
 - ``GET /v1/notifications/certs/{name}``: the certificate (leaf then its issuer, PEM) whose key signs the
   webhooks; ``rogue`` is a self-signed one that no trust store holds.
 
@@ -22,7 +24,7 @@ base64 RSA-SHA256 over ``transmission_id|transmission_time|webhook_id|crc32(body
 configured webhook URL, if any, after the answer; every one is kept in ``/_test/state`` ``events``.
 
 Test-only endpoints: ``GET /_test/state`` (everything, with each API call's method, path, whether it carried
-personal data, and the keys of its body), ``POST /_test/config`` (``webhook_url``, ``webhook_id``),
+personal data, and the keys of its body), ``POST /_test/config`` (``webhook_url``, ``webhook_id``, ``webhook_delay`` in seconds),
 ``GET /_test/ca.pem`` (the root to trust), ``POST /_test/sign`` (sign any event with ``transmission_time``,
 ``webhook_id``, ``cert`` = ``main``/``rogue`` or ``cert_url`` of the caller's choosing: the forged and late
 notifications of the tests).
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
+import html
 import json
 import secrets
 import string
@@ -174,6 +177,7 @@ class PayPal:
         self.idempotent: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {}
         self.webhook_url = ""
         self.webhook_id = "WH-PACTE-TEST"
+        self.webhook_delay = 0.0  # seconds between an event and its delivery (PayPal's are never instant)
 
     def cert_url(self, which: str = "main") -> str:
         return f"{self.base}/v1/notifications/certs/{'rogue' if which == 'rogue' else 'CERT-pacte-test'}"
@@ -221,7 +225,7 @@ class PayPal:
         record["delivered"] = None
         self.events.append(record)
         if self.webhook_url:
-            threading.Thread(target=self._deliver, args=(record, body, headers), daemon=True).start()
+            threading.Timer(self.webhook_delay, self._deliver, args=(record, body, headers)).start()
 
     def _deliver(self, record: dict[str, Any], body: bytes, headers: dict[str, str]) -> None:
         request = urllib.request.Request(
@@ -298,6 +302,14 @@ class PayPal:
         order["payer"] = {"payer_id": _pid(length=13), "email_address": "buyer@example.com"}
         query = urllib.parse.urlencode({"token": order_id, "PayerID": order["payer"]["payer_id"]})
         return f"{order['_return_url']}{'&' if '?' in order['_return_url'] else '?'}{query}"
+
+    def cancel(self, order_id: str) -> str | None:
+        """The buyer cancels on the approval page: the address PayPal sends them to (the order stays unapproved)."""
+        order = self.orders.get(order_id)
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            return None
+        query = urllib.parse.urlencode({"token": order_id})
+        return f"{order['_cancel_url']}{'&' if '?' in order['_cancel_url'] else '?'}{query}"
 
     def order_capture(self, order_id: str) -> tuple[int, dict[str, Any]]:
         order = self.orders.get(order_id)
@@ -440,6 +452,21 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _approval_page(self, order_id: str) -> None:
+        """The buyer's approval page, as a browser sees it: the amount, and approve / decline / cancel."""
+        order = self.paypal.orders.get(order_id)
+        if order is None or order["status"] not in ("CREATED", "PAYER_ACTION_REQUIRED"):
+            return self._reply(404, b"<!doctype html><title>PayPal</title><p>No such order.</p>", content_type="text/html")  # fmt: skip
+        amount = order["purchase_units"][0]["amount"]
+        token = html.escape(order_id)
+        page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Local PayPal: approve</title></head>
+<body><h1>Local PayPal</h1><p id="amount">Pay {html.escape(amount["value"])} {html.escape(amount["currency_code"])}</p>
+<form method="post" action="/checkoutnow/decide"><input type="hidden" name="token" value="{token}">
+<button name="decision" value="approve">Approve and pay</button>
+<button name="decision" value="decline">Approve with a card that will be declined</button>
+<button name="decision" value="cancel">Cancel and return to the merchant</button></form></body></html>"""
+        return self._reply(200, page.encode(), content_type="text/html; charset=utf-8")
+
     def _body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
@@ -455,6 +482,22 @@ class Handler(BaseHTTPRequestHandler):
         with paypal.lock:
             if path.startswith("/_test/"):
                 return self._test(method, path, raw)
+            if path == "/checkoutnow" and method == "GET" and "text/html" in self.headers.get("Accept", ""):
+                return self._approval_page(query.get("token", [""])[0])
+            if path == "/checkoutnow/decide" and method == "POST":
+                form = urllib.parse.parse_qs(raw.decode())
+                token, decision = form.get("token", [""])[0], form.get("decision", [""])[0]
+                if decision == "cancel":
+                    target = paypal.cancel(token)
+                else:
+                    target = paypal.approve(token, "decline" if decision == "decline" else "")
+                if target is None:
+                    return self._reply(404, {"error": "no such order waiting for approval"})
+                self.send_response(303)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
             if path == "/checkoutnow" and method == "GET":
                 target = paypal.approve(query.get("token", [""])[0], query.get("outcome", [""])[0])
                 if target is None:
@@ -543,6 +586,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_test/config" and method == "POST":
             paypal.webhook_url = body.get("webhook_url", paypal.webhook_url)
             paypal.webhook_id = body.get("webhook_id", paypal.webhook_id)
+            paypal.webhook_delay = float(body.get("webhook_delay", paypal.webhook_delay))
             return self._reply(200, {"webhook_url": paypal.webhook_url, "webhook_id": paypal.webhook_id})
         if path == "/_test/sign" and method == "POST":
             event = body["event"]

@@ -104,6 +104,11 @@ def test_the_pay_page_redirects_to_stripe_checkout_and_the_signed_webhook_pays_t
     page = client.get(f"/shop/orders/{order.pk}/pay/")
     assert page.status_code == 200
     assert b'name="checkout" value="hosted"' in page.content and b'name="number"' not in page.content
+    # Browsers check the redirect after a form's POST against form-action: opened to the session's origin.
+    form_action = next(
+        d for d in page["Content-Security-Policy"].split(";") if d.strip().startswith("form-action")
+    )
+    assert hosted.base in form_action.split() and "'self'" in form_action.split()
 
     response = client.post(f"/shop/orders/{order.pk}/pay/", {"checkout": "hosted"})
 

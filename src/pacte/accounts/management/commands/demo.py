@@ -109,6 +109,24 @@ def customers_seed(*, count: int, seed: int = 1, staff: bool = False) -> list[di
     return created
 
 
+def _shop_seed(count: int, seed: int) -> Any:
+    """Give the first demo customers paid orders, saved items and testimonials (billing's demo flow)."""
+    from django.conf import settings
+
+    from pacte.billing.flows.demo import shop_demo_seed
+
+    emails = [email_pseudonym(person["email"]) for person in people_generate(count=count, seed=seed)]
+    users = {user.email: user for user in User.objects.filter(email__in=emails)}
+    shop = shop_demo_seed(customers=[users[email] for email in emails if email in users])
+    if shop.orders and "django_tasks_db" in settings.TASKS["default"]["BACKEND"]:
+        # The sandbox's notifications (and the orders' mails) wait in the task queue: handle them now,
+        # as `pacte serve`'s worker would, so that the orders are paid and invoiced out of the box.
+        from django.core.management import call_command
+
+        call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    return shop
+
+
 class Command(BaseCommand):
     help = "Demo data: `pacte demo seed --customers N [--seed S] [--json] [--staff]`."
 
@@ -123,6 +141,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         people = customers_seed(count=options["customers"], seed=options["seed"], staff=options["staff"])
         products = catalogue_demo_seed()  # the shop's few services and two plans
+        shop = _shop_seed(options["customers"], options["seed"])
         if options["json"]:
             self.stdout.write(
                 json.dumps({"password": DEMO_PASSWORD, "people": people}, ensure_ascii=False, indent=1)
@@ -130,6 +149,11 @@ class Command(BaseCommand):
             return
         everyone = people_generate(count=options["customers"], seed=options["seed"])
         self.stdout.write(f"Added {products} products to the shop's catalogue (/shop/).")
+        self.stdout.write(
+            f"Placed {len(shop.orders)} demo orders, {shop.paid_through_sandbox} paid through the sandbox"
+            f" gateway (each with its invoice); {shop.saved_items} items saved for later;"
+            f" {shop.testimonials} testimonials published (/testimonials/)."
+        )
         self.stdout.write(
             f"Created {len(people)} demo customers ({len(everyone) - len(people)} already there)."
             f" Sign in at /accounts/login/ with the demo password {DEMO_PASSWORD} as:"
