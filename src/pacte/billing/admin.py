@@ -53,7 +53,7 @@ def _refund(request: Any, attempt: PaymentAttempt, amount: int | None) -> bool:
     return True
 
 
-@admin.action(description=_("Refund in full through the payment service"))
+@admin.action(description=_("Refund in full through the payment service"), permissions=["refund"])
 def refund_full(modeladmin: Any, request: Any, queryset: Any) -> None:
     from django.contrib import messages
 
@@ -62,7 +62,7 @@ def refund_full(modeladmin: Any, request: Any, queryset: Any) -> None:
         messages.success(request, _("%(count)d payment(s) refunded.") % {"count": done})
 
 
-@admin.action(description=_("Refund part of one payment…"))
+@admin.action(description=_("Refund part of one payment…"), permissions=["refund"])
 def refund_part(modeladmin: Any, request: Any, queryset: Any) -> Any:
     from django.contrib import messages
     from django.template.response import TemplateResponse
@@ -91,6 +91,13 @@ def refund_part(modeladmin: Any, request: Any, queryset: Any) -> Any:
 
 
 PaymentAttemptAdmin.actions = [refund_full, refund_part]  # type: ignore[misc]
+
+
+def _has_refund_permission(self: Any, request: Any) -> bool:
+    return bool(request.user.has_perm("billing.refund_paymentattempt"))
+
+
+PaymentAttemptAdmin.has_refund_permission = _has_refund_permission  # type: ignore[attr-defined]
 PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "reference")  # type: ignore[assignment]
 
 

@@ -68,6 +68,8 @@ class PaymentAttempt(models.Model):
     class Meta:
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
+        # Seeing payments in the admin is not enough to give money back: refunds need this permission.
+        permissions = [("refund_paymentattempt", _("Can refund a payment through its gateway"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["reference"], condition=Q(live=True), name="billing_one_live_payment"

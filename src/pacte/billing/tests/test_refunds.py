@@ -53,3 +53,24 @@ def test_a_partial_refund_leaves_the_order_paid_and_the_rest_refunds_it(paid, st
     attempt.refresh_from_db()
     order.refresh_from_db()
     assert (attempt.state, attempt.refunded_amount, order.status) == ("refunded", 12000, "refunded")
+
+
+def test_seeing_payments_is_not_enough_to_refund_them(paid, staff) -> None:
+    from django.contrib.auth.models import Permission
+
+    from pacte.accounts.models import User
+
+    order, attempt = paid
+    agent = User.objects.get(is_staff=True)
+    agent.is_superuser = False
+    agent.save(update_fields=["is_superuser"])
+    agent.user_permissions.set([Permission.objects.get(codename="view_paymentattempt")])
+    page = staff.get(CHANGELIST)
+    assert page.status_code == 200 and b'value="refund_full"' not in page.content
+    for action in ("refund_full", "refund_part"):
+        staff.post(CHANGELIST, {"action": action, "_selected_action": [str(attempt.pk)], "amount": "100"})
+    attempt.refresh_from_db()
+    order.refresh_from_db()
+    assert (attempt.state, attempt.refunded_amount, order.status) == ("paid", 0, "paid")
+    agent.user_permissions.add(Permission.objects.get(codename="refund_paymentattempt"))
+    assert b'value="refund_full"' in staff.get(CHANGELIST).content
