@@ -135,8 +135,12 @@ def test_bad_input_is_a_4xx_problem_and_changes_nothing(api, method, path, body,
     consent_set(subject_id=user.subject_id, purpose="newsletter", granted=True, source="subscribe_form")
     url = path.format(subject=user.subject_id, unknown=uuid.uuid4())
     before = (
-        list(Entry.objects.values_list("seq", flat=True)),
-        list(ConsentState.objects.values_list("subject_id", "purpose", "granted", "source", "entry_seq")),
+        list(Entry.objects.order_by("seq").values_list("seq", flat=True)),
+        list(
+            ConsentState.objects.order_by("subject_id", "purpose").values_list(
+                "subject_id", "purpose", "granted", "source", "entry_seq"
+            )
+        ),
         ConsentEvidence.objects.count(),
     )
     if body is None:
@@ -152,8 +156,12 @@ def test_bad_input_is_a_4xx_problem_and_changes_nothing(api, method, path, body,
     if status == 422 and code == "api.invalid_request":
         assert problem["errors"] and all(set(e) == {"loc", "msg", "type"} for e in problem["errors"])
     after = (
-        list(Entry.objects.values_list("seq", flat=True)),
-        list(ConsentState.objects.values_list("subject_id", "purpose", "granted", "source", "entry_seq")),
+        list(Entry.objects.order_by("seq").values_list("seq", flat=True)),
+        list(
+            ConsentState.objects.order_by("subject_id", "purpose").values_list(
+                "subject_id", "purpose", "granted", "source", "entry_seq"
+            )
+        ),
         ConsentEvidence.objects.count(),
     )
     assert after == before

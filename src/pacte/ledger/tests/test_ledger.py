@@ -179,7 +179,9 @@ def test_a_batch_gets_consecutive_numbers_heads_where_due_and_verifies(monkeypat
         ]  # fmt: skip
     )
     assert [e.seq for e in batch] == list(range(1, 10))
-    assert list(Entry.objects.filter(subject_id=subject).values_list("seq", flat=True)) == list(range(1, 10))
+    assert list(
+        Entry.objects.filter(subject_id=subject).order_by("seq").values_list("seq", flat=True)
+    ) == list(range(1, 10))
     assert [e.leaf_hash for e in batch] == [services.entry_leaf_hash(e) for e in batch]
     assert list(TreeHead.objects.values_list("tree_size", flat=True)) == [4, 8]
     assert services.entry_append_many(entries=[]) == []
