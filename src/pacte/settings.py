@@ -173,6 +173,10 @@ TEMPLATES = [
     },
 ]
 
+# Inputs, textareas and selects are written in Python (same HTML as Django's widget templates, without
+# the template engine); every other widget goes to Django's own templates.
+FORM_RENDERER = "pacte.core.renderers.FormRenderer"
+
 # --- Databases -----------------------------------------------------------------------------------
 # Three aliases from day one. The key store lives apart so that a backup of the data never holds the
 # keys that decrypt it; telemetry lives apart so that no foreign key can join a visit to a person.
