@@ -124,7 +124,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
-    "allauth.usersessions",
+    "pacte.accounts.usersessions.UserSessionsConfig",  # allauth.usersessions, with Pacte's sign-in receiver
 ]
 
 MIDDLEWARE = [
@@ -234,7 +234,7 @@ TASKS = {
 # cache for what may differ between processes (how recently a session's "last seen" was written).
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "BACKEND": "pacte.core.cache.DatabaseCache",  # one statement per write (core/cache.py)
         "LOCATION": "pacte_cache",
         "OPTIONS": {"MAX_ENTRIES": 100_000},
     },

@@ -157,6 +157,27 @@ def test_the_session_list_costs_the_same_queries_however_many_sessions_are_held(
     assert not [q for q in seven.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
 
 
+def test_a_sign_in_forgets_ended_sessions_in_one_statement_however_many_are_held() -> None:
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _customer()
+    _sign_in("dominique@example.fr")
+    with CaptureQueriesContext(connection) as first:
+        _sign_in("dominique@example.fr", REMOTE_ADDR="198.51.100.1")
+    kept = [_sign_in("dominique@example.fr", REMOTE_ADDR=f"198.51.100.{i}") for i in range(2, 7)]
+    ended = list(UserSession.objects.order_by("created_at")[:2])  # the two sign-ins before ``kept``
+    Session.objects.filter(session_key__in=[s.session_key for s in ended]).delete()  # ended elsewhere
+    with CaptureQueriesContext(connection) as later:
+        _sign_in("dominique@example.fr", REMOTE_ADDR="198.51.100.9")
+    assert len(later.captured_queries) == len(first.captured_queries)  # not one query per session held
+    remaining = set(UserSession.objects.values_list("session_key", flat=True))
+    assert not remaining & {s.session_key for s in ended}
+    assert len(remaining) == 7 + 1 - 2
+    assert all(client.get("/account/").status_code == 200 for client in kept)
+
+
 def test_a_new_password_ends_every_other_session_and_the_list_shows_only_live_ones(smtp_server) -> None:
     _customer()
     here = _sign_in("dominique@example.fr")
