@@ -13,6 +13,7 @@ from allauth.mfa.signals import authenticator_added
 from allauth.usersessions.models import UserSession
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.db.models.signals import pre_save
 from django.utils import timezone
 
@@ -59,9 +60,10 @@ def user_logged_in(sender: Any, request: Any, user: Any, **kw: Any) -> None:
     are exactly those whose session row is alive: sessions a password change made stale are ended at once
     by ``password_changed`` below.
     """
-    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
-    UserSession.objects.filter(user_id=user.pk).exclude(session_key__in=live).delete()
-    UserSession.objects.create_from_request(request)
+    live = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
+    with transaction.atomic():  # one commit for both writes
+        UserSession.objects.filter(user_id=user.pk).exclude(Exists(live)).delete()  # a look-up per row held
+        UserSession.objects.create_from_request(request)
 
 
 def password_changed(sender: Any, request: Any, user: Any, **kw: Any) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from allauth.usersessions.models import UserSession
 from django.contrib.sessions.models import Session
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,8 +168,10 @@ def session_list(*, request: Any) -> list[dict[str, Any]]:
     password change (``receivers.password_changed`` ends those at once), and allauth still purges at
     every sign-in.
     """
-    live = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
-    sessions = UserSession.objects.filter(user_id=request.user.pk, session_key__in=live).only(
+    # EXISTS per row (the user's few sessions, each a primary-key look-up), not IN over every live session
+    # of every customer, which SQLite reads whole on each view.
+    live = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
+    sessions = UserSession.objects.filter(Exists(live), user_id=request.user.pk).only(
         "id", "session_key", "user_agent", "ip", "created_at", "last_seen_at"
     )
     current = request.session.session_key
