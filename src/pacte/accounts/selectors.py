@@ -171,20 +171,20 @@ def session_list(*, request: Any) -> list[dict[str, Any]]:
     # EXISTS per row (the user's few sessions, each a primary-key look-up), not IN over every live session
     # of every customer, which SQLite reads whole on each view.
     live = Session.objects.filter(session_key=OuterRef("session_key"), expire_date__gt=timezone.now())
-    sessions = UserSession.objects.filter(Exists(live), user_id=request.user.pk).only(
+    sessions = UserSession.objects.filter(Exists(live), user_id=request.user.pk).values_list(
         "id", "session_key", "user_agent", "ip", "created_at", "last_seen_at"
     )
     current = request.session.session_key
     rows = [
         {
-            "id": session.pk,
-            "current": session.session_key == current,
-            "browser": browser_describe(session.user_agent),
-            "place": place_describe(session.ip),
-            "created_at": session.created_at,
-            "last_seen_at": session.last_seen_at,
+            "id": pk,
+            "current": session_key == current,
+            "browser": browser_describe(user_agent),
+            "place": place_describe(ip),
+            "created_at": created_at,
+            "last_seen_at": last_seen_at,
         }
-        for session in sessions
+        for pk, session_key, user_agent, ip, created_at, last_seen_at in sessions
     ]
     rows.sort(key=lambda row: (not row["current"], -row["last_seen_at"].timestamp()))
     return rows
