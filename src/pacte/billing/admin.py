@@ -6,9 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from pacte.billing.models import PaymentAttempt, WebhookEvent
+from pacte.billing.flows.payment import payment_refund
+from pacte.billing.invoice_selectors import invoice_get
+from pacte.billing.invoice_views import pdf_response
+from pacte.billing.invoices import invoice_staff_read
+from pacte.billing.models import Invoice, PaymentAttempt, WebhookEvent
+from pacte.core.errors import PacteError
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -41,9 +50,6 @@ class WebhookEventAdmin(ReadOnly):
 
 def _refund(request: Any, attempt: PaymentAttempt, amount: int | None) -> bool:
     from django.contrib import messages
-
-    from pacte.billing.flows.payment import payment_refund
-    from pacte.core.errors import PacteError
 
     try:
         payment_refund(attempt_id=attempt.id, amount=amount, actor=f"staff:{request.user.pk}")
@@ -102,17 +108,6 @@ PaymentAttemptAdmin.list_display = (*PaymentAttemptAdmin.list_display, "referenc
 
 
 # --- invoices (billing staff) ------------------------------------------------------------------------
-# Imports of this appended section stay here, so that branches touching the admin merge cleanly.
-from django.core.exceptions import PermissionDenied  # noqa: E402
-from django.http import Http404, HttpRequest, HttpResponse  # noqa: E402
-from django.urls import path, reverse  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-from django.utils.translation import gettext_lazy as _  # noqa: E402
-
-from pacte.billing.invoice_selectors import invoice_get  # noqa: E402
-from pacte.billing.invoice_views import pdf_response  # noqa: E402
-from pacte.billing.invoices import invoice_staff_read  # noqa: E402
-from pacte.billing.models import Invoice  # noqa: E402
 
 
 @admin.register(Invoice)

@@ -10,8 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from pacte.billing import error_codes
-from pacte.billing.models import Invoice
+from pacte.billing.models import Invoice, InvoiceKind
 from pacte.core.errors import PacteError
+
+
+def invoice_of_order(*, order_id: Any) -> Invoice | None:
+    """Return the invoice issued for an order, or None."""
+    return Invoice.objects.filter(order_id=order_id, kind=InvoiceKind.INVOICE).first()
+
+
+def credited_cents(*, invoice: Invoice) -> int:
+    """Return the total (incl. VAT) of the credit notes issued against ``invoice``."""
+    return int(sum(Invoice.objects.filter(credited=invoice).values_list("gross_cents", flat=True)))
 
 
 def invoice_list_for_order(*, subject_id: Any, order_id: Any) -> QuerySet[Invoice]:

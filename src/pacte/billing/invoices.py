@@ -24,6 +24,7 @@ from stdnum.fr import siret as fr_siret
 
 from pacte.accounts.selectors import organisation_registration_number
 from pacte.billing import error_codes
+from pacte.billing.invoice_selectors import credited_cents, invoice_of_order
 from pacte.billing.models import SERIES, Invoice, InvoiceKind, InvoiceSequence
 from pacte.commerce.pricing import line_amounts
 from pacte.core.errors import PacteError
@@ -150,7 +151,7 @@ def invoice_issue(*, order: Any, actor: str) -> Invoice:
     (``billing.invoice_order_unpaid``) and nothing is written. ``actor`` is pseudonymous (``system``,
     ``staff:<id>``); the billing-pay flow calls this from the order's "paid" outcome.
     """
-    existing = Invoice.objects.filter(order_id=order.pk, kind=InvoiceKind.INVOICE).first()
+    existing = invoice_of_order(order_id=order.pk)
     if existing is not None:
         return existing
     if order.status not in PAID_STATES:
@@ -264,16 +265,6 @@ def _quantity_lines(invoice: Invoice, quantities: Mapping[int, int]) -> list[dic
     return lines
 
 
-def invoice_of_order(*, order_id: Any) -> Invoice | None:
-    """Return the invoice issued for an order, or None."""
-    return Invoice.objects.filter(order_id=order_id, kind=InvoiceKind.INVOICE).first()
-
-
-def credited_cents(*, invoice: Invoice) -> int:
-    """Return the total (incl. VAT) of the credit notes issued against ``invoice``."""
-    return int(sum(Invoice.objects.filter(credited=invoice).values_list("gross_cents", flat=True)))
-
-
 @transaction.atomic
 def credit_note_issue(
     *,
@@ -298,7 +289,7 @@ def credit_note_issue(
         raise PacteError(
             _("A credit note corrects an invoice: there is no such invoice."), error_codes.CREDIT_BAD
         )
-    credited = sum(Invoice.objects.filter(credited=original).values_list("gross_cents", flat=True))
+    credited = credited_cents(invoice=original)
     left = original.gross_cents - credited
     if amount is not None:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:

@@ -7,6 +7,8 @@ from typing import Any
 from allauth.account.signals import email_confirmed
 from django.db import transaction
 
+from pacte.billing.tasks import gateway_accounts_open_task
+
 
 def gateway_accounts_at_activation(
     sender: Any, request: Any = None, email_address: Any = None, **kw: Any
@@ -20,7 +22,6 @@ def gateway_accounts_at_activation(
     subject_id = getattr(user, "subject_id", None)
     if subject_id is None:
         return
-    from pacte.billing.tasks import gateway_accounts_open_task
 
     transaction.on_commit(lambda: gateway_accounts_open_task.enqueue(subject_id=str(subject_id)))
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from pacte.billing import error_codes
 from pacte.billing.app_settings import GatewayChoice
+from pacte.billing.gateways import gateway_get
 from pacte.billing.gateways.base import CURRENCIES, CardDetails, GatewayEvent, Payable
 from pacte.billing.hooks import payment_outcome_emit
 from pacte.billing.models import (
@@ -460,7 +461,6 @@ def gateway_customers_erase(subject: Any) -> int:
     A gateway that does not answer fails the erasure step, which runs again (deleting twice is safe:
     "already gone" counts as deleted).
     """
-    from pacte.billing.gateways import gateway_get
 
     count = 0
     for account in list(GatewayCustomer.objects.filter(subject=subject, active=True)):

@@ -9,14 +9,21 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from pacte.billing import services
+from pacte.billing.flows.accounts import gateway_accounts_open
+from pacte.billing.flows.orders import customer_country
+from pacte.billing.flows.renewals import renewal_charge_order
+from pacte.billing.flows.webhook import webhook_receive
+from pacte.billing.gateways import gateway_get
+from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable
 from pacte.billing.gateways.sandbox import SIGNATURE_HEADER
+from pacte.billing.selectors import payment_get
 from pacte.vault.crypto import open_system, seal_system
 
 
 @task()
 def sandbox_webhook_deliver(*, body: str, signature: str) -> str:
     """Hand a sandbox notification to the same webhook flow as ``/billing/webhooks/sandbox/``."""
-    from pacte.billing.flows.webhook import webhook_receive
 
     return webhook_receive(gateway="sandbox", body=body.encode(), headers={SIGNATURE_HEADER: signature})
 
@@ -56,10 +63,6 @@ def payment_confirm_retry_schedule(*, attempt_id: Any, payment_method: str, trie
 @task()
 def payment_confirm_retry(*, attempt_id: str, sealed: str, tries: int) -> str:
     """Send a confirmation again (same idempotency key) while the payment is still ``processing``."""
-    from pacte.billing import services
-    from pacte.billing.gateways import gateway_get
-    from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable
-    from pacte.billing.selectors import payment_get
 
     attempt = payment_get(attempt_id=attempt_id)
     if attempt is None or attempt.state != "processing":
@@ -89,8 +92,6 @@ def renewal_retry(*, order_id: str, tries: int) -> str:
     """Try a failed renewal again (1, 3, then 7 days after), then suspend (``flows/renewals.py``)."""
     import uuid
 
-    from pacte.billing.flows.renewals import renewal_charge_order
-
     return renewal_charge_order(order_id=uuid.UUID(order_id), tries=tries)
 
 
@@ -98,9 +99,6 @@ def renewal_retry(*, order_id: str, tries: int) -> str:
 def gateway_accounts_open_task(*, subject_id: str) -> int:
     """Open the person's accounts at the gateways serving their country (address's, else the operator's)."""
     import uuid
-
-    from pacte.billing.flows.accounts import gateway_accounts_open
-    from pacte.billing.flows.orders import customer_country
 
     subject = uuid.UUID(subject_id)
     return len(gateway_accounts_open(subject_id=subject, country=customer_country(subject_id=subject)))

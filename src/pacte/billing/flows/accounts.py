@@ -14,6 +14,7 @@ import uuid
 
 from django.utils.translation import gettext as _
 
+from pacte.accounts.selectors import account_contact
 from pacte.billing import error_codes, services
 from pacte.billing.gateways import gateway_choice, gateway_choices_for, gateway_get
 from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable
@@ -74,7 +75,6 @@ def gateway_accounts_open(
     Gives the e-mail address of the account (the name is not needed to open one) to gateways whose
     ``customer_create`` sends it. A subject without an account address gets nothing opened.
     """
-    from pacte.accounts.selectors import account_contact
 
     contact = account_contact(subject_id=subject_id)
     if contact is None or not contact.address:

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from pacte.billing import error_codes, selectors, services
+from pacte.billing import app_settings, error_codes, selectors, services
 from pacte.billing.flows.orders import PENDING, customer_country, order_payable
 from pacte.billing.flows.payment import payment_pay, payment_start
 from pacte.billing.gateways import gateway_choose, gateway_get
@@ -42,8 +42,6 @@ def approval_origins(gateway: str) -> set[str]:
     redirect against the page's ``form-action``, so the pay page opens it to these origins only.
     """
     from urllib.parse import urlsplit
-
-    from pacte.billing import app_settings
 
     if gateway == "stripe":  # Stripe-hosted Checkout: the session's page
         parts = urlsplit(app_settings.stripe_api_base())

@@ -29,15 +29,16 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from pacte.accounts.selectors import account_contact
-from pacte.billing import error_codes, invoices, selectors, services
-from pacte.billing.flows.payment import _refused, _unavailable, payment_pay, payment_start
+from pacte.accounts.selectors import account_contact, account_country
+from pacte.billing import error_codes, invoice_selectors, invoices, selectors, services
+from pacte.billing.flows.payment import HostedCheckout, _refused, _unavailable, payment_pay, payment_start
 from pacte.billing.gateways import gateway_choose, gateway_get
 from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable, Payable
 from pacte.billing.models import PaymentAttempt
 from pacte.commerce import selectors as commerce_selectors
 from pacte.commerce import services as commerce_services
 from pacte.core.errors import PacteError
+from pacte.messaging.services import message_queue
 from pacte.policy.selectors import policy_active
 from pacte.sharing.services import webhook_emit
 
@@ -106,10 +107,10 @@ def _paid(order: Any, *, reference: uuid.UUID, amount: int, actor: str) -> None:
 
 def _credit(order: Any, *, refunded: int, actor: str) -> None:
     """Issue the credit note of what was refunded since the last one (refunds are never edits)."""
-    invoice = invoices.invoice_of_order(order_id=order.pk)
+    invoice = invoice_selectors.invoice_of_order(order_id=order.pk)
     if invoice is None:
         return  # never invoiced (refunded before it was paid, or paid by hand): nothing to correct
-    delta = refunded - invoices.credited_cents(invoice=invoice)
+    delta = refunded - invoice_selectors.credited_cents(invoice=invoice)
     if delta > 0:
         invoices.credit_note_issue(invoice=invoice, amount=delta, actor=actor)
 
@@ -118,7 +119,6 @@ def _failed_mail(order: Any) -> None:
     contact = account_contact(subject_id=order.subject_id)
     if contact is None or not contact.address or contact.mail_stopped:
         return
-    from pacte.messaging.services import message_queue
 
     lang = contact.language if contact.language in ("fr", "en") else "fr"
     with translation.override(lang):
@@ -162,7 +162,6 @@ def order_payment_outcome(
 
 def customer_country(*, subject_id: Any) -> str:
     """Return the customer's country: their account address's, else the operator's (the policy's)."""
-    from pacte.accounts.selectors import account_country
 
     return account_country(subject_id=subject_id) or policy_active().operator.country
 
@@ -241,7 +240,6 @@ def order_checkout(*, order: Any, actor: str) -> str:
     comes back to the order's pay page, and the signed ``checkout.session.completed`` webhook pays it.
     A second click while the session is open returns the same page (one payment).
     """
-    from pacte.billing.flows.payment import HostedCheckout
 
     if order.status != PENDING:
         raise PacteError(_("This order is not waiting for a payment."), error_codes.NOT_PAYABLE, status=409)

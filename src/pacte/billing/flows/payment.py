@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 
 from pacte.billing import error_codes, services
+from pacte.billing.flows.accounts import gateway_account_open
 from pacte.billing.gateways import gateway_choice, gateway_choose, gateway_get
 from pacte.billing.gateways.base import GatewayRefused, GatewayUnavailable, Payable
 from pacte.billing.models import PaymentAttempt, PaymentState
@@ -88,8 +89,6 @@ def payment_start(
     services.payable_check(payable)
     account = gateway_account_active(subject_id=payable.subject_id, gateway=choice.gateway)
     if account is None:
-        from pacte.billing.flows.accounts import gateway_account_open
-
         account = gateway_account_open(
             subject_id=payable.subject_id,
             gateway=choice.gateway,
@@ -184,6 +183,7 @@ def payment_pay(
     except GatewayUnavailable:
         # The payment stays ``processing``: the confirmation is sent again later, with the same
         # idempotency key (so the gateway charges once), and the gateway's webhook settles it.
+        # reason: tasks.py runs these flows (imports them at its top); enqueueing from here is the cycle.
         from pacte.billing.tasks import payment_confirm_retry_schedule
 
         payment_confirm_retry_schedule(attempt_id=attempt.id, payment_method=payment_method, tries=0)

@@ -72,6 +72,7 @@ def renewal_charge(*, payable: Payable, actor: str = "system") -> str:
 
 def renewal_charge_enqueue(order_id: Any) -> None:
     """Charge a new renewal order in the worker (first try), not in the caller's process."""
+    # reason: tasks.py runs these flows (imports them at its top); enqueueing from here is the cycle.
     from pacte.billing.tasks import renewal_retry
 
     renewal_retry.enqueue(order_id=str(order_id), tries=0)
@@ -79,6 +80,7 @@ def renewal_charge_enqueue(order_id: Any) -> None:
 
 def renewal_charge_order(*, order_id: uuid.UUID, tries: int = 0) -> str:
     """Charge a renewal order pending payment; on failure mail the customer and plan the next try."""
+    # reason: tasks.py runs these flows (imports them at its top); enqueueing from here is the cycle.
     from pacte.billing.tasks import renewal_retry
 
     order = commerce_selectors.order_get(order_id=order_id)

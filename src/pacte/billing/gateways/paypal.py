@@ -84,6 +84,8 @@ from pacte.billing.gateways.base import (
     WebhookForged,
 )
 from pacte.billing.gateways.paypal_http import GateHttpClient
+from pacte.core.errors import PacteError
+from pacte.sharing import http as sharing_http
 
 DESCRIPTION_LIMIT = 127  # PayPal's limit on a purchase unit's description and custom_id
 EXPONENTS = {"EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "JPY": 0}
@@ -202,11 +204,11 @@ def signing_certificate(url: str) -> x509.Certificate:
     now = datetime.datetime.now(datetime.UTC)
     if cached is not None and cached.not_valid_before_utc <= now <= cached.not_valid_after_utc:
         return cached
-    from pacte.core.errors import PacteError
-    from pacte.sharing.http import send
 
     try:
-        answer = send(recipient=_recipient(), method="GET", url=url, disclosure=None, timeout=10.0)
+        answer = sharing_http.send(
+            recipient=_recipient(), method="GET", url=url, disclosure=None, timeout=10.0
+        )
     except PacteError:
         # SendFailed (no answer) or a refusal of the policy (undeclared host, http, private address).
         raise WebhookForged("cert_unavailable") from None

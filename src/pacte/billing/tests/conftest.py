@@ -22,6 +22,9 @@ from tests.live import free_port
 from pacte.accounts.services import user_create
 from pacte.billing.gateways import gateways_reset
 from pacte.billing.gateways.base import Payable
+from pacte.billing.gateways.paypal import certificates_forget
+from pacte.billing.hooks import payment_outcome_register, payment_outcome_unregister
+from pacte.sharing.tests.receivers import local_policy
 
 DBS = ["default", "keys", "telemetry"]
 WEBHOOK_SECRET = "whsec_test_pacte_billing"  # noqa: S105 - the shared secret of the tests' endpoint
@@ -96,7 +99,6 @@ def stripe_gateway(settings: Any, localstripe: str, tmp_path: Path) -> Iterator[
     The SDK's calls go through ``sharing.http``: the test policy declares localstripe's host
     (127.0.0.1) for the ``stripe`` recipient, which the real policy does not.
     """
-    from pacte.sharing.tests.receivers import local_policy
 
     local_policy(settings, tmp_path, recipients=("stripe",))
     settings.PACTE_BILLING_GATEWAYS = "stripe=stripe"
@@ -181,7 +183,6 @@ class Outcomes(list):
 
 @pytest.fixture
 def outcomes() -> Iterator[Outcomes]:
-    from pacte.billing.hooks import payment_outcome_register, payment_outcome_unregister
 
     seen = Outcomes()
 
@@ -301,8 +302,6 @@ def paypal_settings(paypal: LocalPayPal) -> dict[str, str]:
 @pytest.fixture
 def paypal_gateway(settings: Any, local_paypal: LocalPayPal, tmp_path: Path) -> Iterator[LocalPayPal]:
     """Make PayPal (at the local PayPal) the operator's only gateway, its loopback host declared by the policy."""
-    from pacte.billing.gateways.paypal import certificates_forget
-    from pacte.sharing.tests.receivers import local_policy
 
     local_policy(settings, tmp_path, recipients=("paypal",))
     for name, value in paypal_settings(local_paypal).items():

@@ -26,8 +26,15 @@ from pypdf import PdfReader
 
 from pacte.accounts.services import user_create
 from pacte.billing.models import GatewayCustomer, Invoice, PaymentAttempt
+from pacte.billing.tests.conftest import (
+    WEBHOOK_SECRET,
+    localstripe_log_size,
+    localstripe_requests,
+    stripe_client,
+)
 from pacte.commerce.models import Order
 from pacte.commerce.services import catalogue_demo_seed
+from pacte.commerce.tests.helpers import customer_make
 from pacte.rights.flows.erasure import erasure_run
 from pacte.rights.models import RightsRequest
 
@@ -288,13 +295,6 @@ def test_stripe_journey_card_page_signed_webhooks_refund_and_erasure_delete_the_
 ) -> None:
     import stripe
 
-    from pacte.billing.tests.conftest import (
-        WEBHOOK_SECRET,
-        localstripe_log_size,
-        localstripe_requests,
-        stripe_client,
-    )
-
     settings.PACTE_BASE_URL = live_server.url
     localstripe = stripe_gateway
     # localstripe signs its events with the endpoint's secret and POSTs them to the live server, as Stripe does.
@@ -371,7 +371,6 @@ class LocalHTTP:
 def test_paypal_journey_buyer_approves_on_paypals_page_comes_back_and_the_order_is_paid(
     page, chromium, live_server, settings, paypal_gateway, artifacts_dir
 ) -> None:
-    from pacte.commerce.tests.helpers import customer_make
 
     paypal = paypal_gateway
     base = live_server.url

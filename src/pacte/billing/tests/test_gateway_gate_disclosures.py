@@ -16,7 +16,13 @@ from pacte.billing.flows.payment import payment_start
 from pacte.billing.gateways import gateway_get, gateway_names, gateways_reset
 from pacte.billing.gateways.base import PAYLOAD_FIELDS
 from pacte.billing.models import GatewayCustomer, PaymentAttempt
-from pacte.billing.tests.conftest import DBS, localstripe_log_size, localstripe_requests, payable_for
+from pacte.billing.tests.conftest import (
+    DBS,
+    localstripe_log_size,
+    localstripe_requests,
+    payable_for,
+    stripe_client,
+)
 from pacte.core.errors import PacteError
 from pacte.ledger.models import Entry
 
@@ -77,7 +83,6 @@ def test_opening_a_paypal_account_sends_and_discloses_nothing_about_the_person(
 def test_opening_a_stripe_account_discloses_exactly_what_the_customer_carries(
     stripe_gateway, customer, monkeypatch
 ) -> None:
-    from pacte.billing.tests.conftest import stripe_client
 
     subject = customer()
     given = _spy(monkeypatch, "stripe", "customer_create")

@@ -12,6 +12,7 @@ import pytest
 from pacte.billing.flows.accounts import gateway_account_close
 from pacte.billing.flows.payment import payment_pay, payment_refund, payment_start
 from pacte.billing.gateways import gateway_get, gateways_reset
+from pacte.billing.gateways.base import GatewayUnavailable
 from pacte.billing.models import GatewayCustomer, PaymentAttempt
 from pacte.billing.tests.conftest import DBS, payable_for
 from pacte.billing.tests.test_paypal import _deliver
@@ -90,8 +91,6 @@ def test_a_paypal_host_the_policy_does_not_declare_is_refused_and_nothing_reache
 
 def test_paypal_down_is_unavailable_through_the_gate(paypal_gateway, settings, seen) -> None:
     from tests.live import free_port
-
-    from pacte.billing.gateways.base import GatewayUnavailable
 
     settings.PACTE_PAYPAL_API_BASE = f"http://127.0.0.1:{free_port()}"  # declared host, nobody listening
     gateways_reset()

@@ -13,6 +13,8 @@ from pacte.commerce import services as commerce
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.commerce.tests.test_orders import order_make
 from pacte.core.errors import PacteError
+from pacte.rights.flows.erasure import erasure_of_subject
+from pacte.subjects.registry import registrations
 
 pytestmark = pytest.mark.django_db(databases=DBS)
 
@@ -200,8 +202,6 @@ def test_registration_numbers_are_validated_with_stdnum(given: str, expected: tu
 
 
 def test_the_persons_export_lists_their_invoices_and_erasure_keeps_them(shop) -> None:
-    from pacte.rights.flows.erasure import erasure_of_subject
-    from pacte.subjects.registry import registrations
 
     invoice = invoices.invoice_issue(order=paid_order(shop["user"], shop["lines"]), actor="system")
     invoices.credit_note_issue(invoice=invoice, amount=100, actor="staff:1")

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from pacte.billing import invoice_render, invoices
 from pacte.billing.tests.test_invoices import ADDRESS, paid_order, shop  # noqa: F401 - the fixture
-from pacte.commerce.tests.helpers import DBS, customer_make
+from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.policy.loader import PolicyFileError, load_policy_file
 from pacte.policy.selectors import policy_active
 
@@ -86,7 +86,6 @@ def test_the_pdf_shows_every_mandatory_mention_of_a_b2c_invoice(seller_policy, s
 
 
 def test_a_b2b_invoice_shows_the_employers_siren_and_vat_and_the_40_euro_indemnity(seller_policy) -> None:
-    from pacte.commerce.tests.helpers import product_make
 
     audit = product_make("audit", 49000, name_fr="Audit de site", name_en="Site audit")
     employer = customer_make(

@@ -11,6 +11,7 @@ import pytest
 from tests.live import Browser, free_port, pacte, start_serve, stop_serve
 
 from pacte.billing.tests.conftest import STRIPE_KEY, WEBHOOK_SECRET, stripe_event, stripe_signed
+from pacte.sharing.tests.receivers import local_policy
 
 PAY = textwrap.dedent(
     """
@@ -41,7 +42,6 @@ def _state(home: Path, attempt_id: str, env: dict[str, str]) -> str:
 def test_localstripe_webhooks_reach_a_live_pacte_serve_which_verifies_them(
     localstripe: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pacte.sharing.tests.receivers import local_policy
 
     class _Settings:  # local_policy writes the test policy and names it here
         PACTE_POLICY_FILE = ""

@@ -7,16 +7,24 @@ import logging
 import pytest
 from django.test import Client
 
+from pacte.billing import services
 from pacte.billing.flows.orders import TypedCard, order_pay, order_payable
-from pacte.billing.models import PaymentAttempt, StoredPaymentMethod
-from pacte.billing.tasks import payment_confirm_retry
+from pacte.billing.flows.payment import payment_pay, payment_refund, payment_start
+from pacte.billing.gateways import gateway_get
+from pacte.billing.gateways.base import GatewayUnavailable
+from pacte.billing.gateways.sandbox import SandboxGateway
+from pacte.billing.models import Invoice, PaymentAttempt, StoredPaymentMethod
+from pacte.billing.tasks import SEAL_SECRET, _context, payment_confirm_retry
 from pacte.commerce.models import Order
-from pacte.commerce.services import order_cancel
+from pacte.commerce.services import cart_save, order_cancel
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
-from pacte.commerce.tests.test_orders import order_make
+from pacte.commerce.tests.test_orders import _form, order_make
 from pacte.ledger.models import Entry
 from pacte.messaging.models import OutboxMessage
 from pacte.sharing.models import WebhookDelivery
+from pacte.sharing.tests.receivers import local_policy
+from pacte.sharing.webhooks import webhook_endpoint_create
+from pacte.vault.crypto import seal_system
 
 pytestmark = pytest.mark.django_db(databases=DBS)
 VISA = "4242 4242 4242 4242"
@@ -56,8 +64,6 @@ def _order_states(order: Order) -> list[tuple]:
 
 
 def test_checkout_sends_the_customer_to_the_pay_page() -> None:
-    from pacte.commerce.services import cart_save
-    from pacte.commerce.tests.test_orders import _form
 
     user = customer_make(email="eve@example.fr", name="Eve")
     guide = product_make("guide", 1200, "5.5")
@@ -188,8 +194,6 @@ def test_someone_elses_order_has_no_pay_page(shopper, pay) -> None:
 def test_paid_emits_order_paid_to_operator_webhooks(
     shopper, settings, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.sharing.tests.receivers import local_policy
-    from pacte.sharing.webhooks import webhook_endpoint_create
 
     local_policy(settings, tmp_path, recipients=("stripe",))
     user, order = shopper
@@ -209,8 +213,6 @@ def test_paid_emits_order_paid_to_operator_webhooks(
 def test_paid_after_the_order_was_cancelled_flags_the_payment_for_staff(
     shopper, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.billing.flows.payment import payment_pay, payment_start
-    from pacte.billing.gateways import gateway_get
 
     user, order = shopper
     started = payment_start(payable=order_payable(order=order), country="FR", actor="system")
@@ -229,8 +231,6 @@ def test_paid_after_the_order_was_cancelled_flags_the_payment_for_staff(
 
 
 def test_a_failure_reported_later_by_the_gateway_mails_the_customer(shopper) -> None:
-    from pacte.billing import services
-    from pacte.billing.flows.payment import payment_start
 
     user, order = shopper
     started = payment_start(payable=order_payable(order=order), country="FR", actor="system")
@@ -249,9 +249,6 @@ def test_a_failure_reported_later_by_the_gateway_mails_the_customer(shopper) -> 
 def test_gateway_down_at_confirmation_keeps_the_order_pending_and_the_retry_task_settles_it(
     shopper, monkeypatch, pay, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.billing.gateways import gateway_get
-    from pacte.billing.gateways.base import GatewayUnavailable
-    from pacte.billing.gateways.sandbox import SandboxGateway
 
     user, order = shopper
     sandbox = gateway_get("sandbox")
@@ -267,9 +264,6 @@ def test_gateway_down_at_confirmation_keeps_the_order_pending_and_the_retry_task
     order.refresh_from_db()
     attempt = PaymentAttempt.objects.get(reference=order.pk)
     assert (order.status, attempt.state) == ("pending_payment", "processing")
-
-    from pacte.billing.tasks import SEAL_SECRET, _context
-    from pacte.vault.crypto import seal_system
 
     sealed = seal_system(
         sandbox.payment_method_create(
@@ -289,8 +283,6 @@ def test_gateway_down_at_confirmation_keeps_the_order_pending_and_the_retry_task
 def test_paying_issues_the_invoice_and_each_refund_its_credit_note(
     shopper, pay, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.billing.flows.payment import payment_refund
-    from pacte.billing.models import Invoice
 
     user, order = shopper
     pay(_client(user), order)

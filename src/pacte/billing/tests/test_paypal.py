@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from pacte.billing.checks import paypal_check
 from pacte.billing.flows.accounts import gateway_account_close
 from pacte.billing.flows.payment import payment_pay, payment_refund, payment_start
-from pacte.billing.gateways import gateway_get
+from pacte.billing.gateways import gateway_get, gateways_reset
 from pacte.billing.models import GatewayCustomer, PaymentAttempt, WebhookEvent
 from pacte.billing.tests.conftest import DBS, payable_for
 from pacte.core.errors import PacteError
@@ -228,8 +229,6 @@ def test_paypal_down_leaves_the_payment_created_and_a_retry_creates_one_order(
 ) -> None:
     from tests.live import free_port
 
-    from pacte.billing.gateways import gateways_reset
-
     payable = payable_for(customer())
     payment_start(payable=payable, country="FR", actor=ACTOR)  # the account opens while PayPal answers
     other = payable_for(payable.subject_id)
@@ -303,7 +302,6 @@ def test_deactivation_and_erasure_delete_what_paypal_holds_and_keep_payments(
 
 
 def test_an_enabled_paypal_without_its_credentials_is_a_system_check_error(settings) -> None:
-    from pacte.billing.checks import paypal_check
 
     settings.PACTE_BILLING_GATEWAYS = "paypal=paypal"
     settings.PACTE_PAYPAL_CLIENT_ID = "id"

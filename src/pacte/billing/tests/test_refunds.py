@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from pacte.accounts.models import User
 from pacte.billing.flows.orders import TypedCard, order_pay
 from pacte.billing.models import PaymentAttempt
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
@@ -57,8 +58,6 @@ def test_a_partial_refund_leaves_the_order_paid_and_the_rest_refunds_it(paid, st
 
 def test_seeing_payments_is_not_enough_to_refund_them(paid, staff) -> None:
     from django.contrib.auth.models import Permission
-
-    from pacte.accounts.models import User
 
     order, attempt = paid
     agent = User.objects.get(is_staff=True)

@@ -19,6 +19,9 @@ from pacte.billing.gateways import gateway_get
 from pacte.billing.models import PaymentAttempt
 from pacte.billing.services import payment_method_store
 from pacte.billing.tasks import renewal_retry
+from pacte.commerce.models import Order, Subscription
+from pacte.commerce.services import order_mark_paid
+from pacte.commerce.subscriptions import subscriptions_renew_due
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.commerce.tests.test_orders import order_make
 from pacte.ledger.models import Entry
@@ -97,9 +100,6 @@ def _due(user):
     """Move the customer's subscription to the end of its period; return it."""
     from django.utils import timezone
 
-    from pacte.commerce.models import Order, Subscription
-    from pacte.commerce.services import order_mark_paid
-
     if not Subscription.objects.filter(subject_id=user.subject_id).exists():
         # The declining card's fixture leaves the first order unpaid: it was paid some other way.
         order_mark_paid(order=Order.objects.get(subject_id=user.subject_id), actor="system")
@@ -115,8 +115,6 @@ def _due(user):
 def test_the_hourly_renewal_charges_the_saved_card_and_the_new_period_is_paid(
     subscriber, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.commerce.models import Order
-    from pacte.commerce.subscriptions import subscriptions_renew_due
 
     user, _next_order = subscriber()
     sub = _due(user)
@@ -131,8 +129,6 @@ def test_the_hourly_renewal_charges_the_saved_card_and_the_new_period_is_paid(
 def test_a_renewal_that_cannot_be_paid_suspends_the_subscription_and_paying_by_hand_resumes_it(
     subscriber, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.commerce.models import Order, Subscription
-    from pacte.commerce.subscriptions import subscriptions_renew_due
 
     user, _next_order = subscriber("4000000000000002")
     sub = _due(user)

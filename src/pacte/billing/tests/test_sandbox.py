@@ -13,7 +13,7 @@ from pacte.billing.flows.payment import payment_pay, payment_refund, payment_sta
 from pacte.billing.gateways import gateway_get
 from pacte.billing.gateways.base import GatewayRefused
 from pacte.billing.gateways.sandbox import SIGNATURE_HEADER, SandboxGateway
-from pacte.billing.models import GatewayCustomer, PaymentAttempt, WebhookEvent
+from pacte.billing.models import GatewayCustomer, PaymentAttempt, StoredPaymentMethod, WebhookEvent
 from pacte.billing.tests.conftest import DBS, payable_for
 from pacte.core.errors import PacteError
 from pacte.ledger.models import Entry
@@ -291,7 +291,6 @@ def test_staff_refund_in_part_then_in_full_and_no_more(
 def test_a_saved_method_keeps_token_brand_last4_and_expiry_only(
     customer, django_capture_on_commit_callbacks
 ) -> None:
-    from pacte.billing.models import StoredPaymentMethod
 
     payable = payable_for(customer())
     attempt = payment_start(payable=payable, country="FR", actor=ACTOR).attempt

@@ -8,8 +8,11 @@ import uuid
 import pytest
 import stripe
 
+from pacte.accounts.models import User
+from pacte.accounts.selectors import account_contact
 from pacte.billing.flows.accounts import gateway_account_close, gateway_accounts_open
 from pacte.billing.flows.payment import payment_pay, payment_refund, payment_start
+from pacte.billing.gateways import gateway_get, gateways_reset
 from pacte.billing.models import GatewayCustomer, PaymentAttempt
 from pacte.billing.tests.conftest import (
     DBS,
@@ -148,8 +151,6 @@ def test_a_gateway_that_does_not_answer_leaves_the_payment_created_and_a_retry_m
 ) -> None:
     from tests.live import free_port
 
-    from pacte.billing.gateways import gateway_get, gateways_reset
-
     payable = payable_for(customer())
     gateway_get("stripe")  # the account is opened while the gateway answers
     payment_start(payable=payable, country="FR", actor=ACTOR, gateway="stripe")
@@ -171,8 +172,6 @@ def test_a_gateway_that_does_not_answer_leaves_the_payment_created_and_a_retry_m
 def test_activation_opens_accounts_with_the_email_only_and_the_holder_deletes_them(
     stripe_gateway, customer, client, settings
 ) -> None:
-    from pacte.accounts.models import User
-    from pacte.accounts.selectors import account_contact
 
     settings.PACTE_BILLING_GATEWAYS = "stripe=stripe@FR,BE sandbox"
     subject_id = customer()
@@ -237,8 +236,6 @@ def test_erasure_deletes_every_gateway_customer_at_the_gateway_and_keeps_payment
 
 def test_a_gateway_down_on_deactivation_changes_nothing(stripe_gateway, customer, settings) -> None:
     from tests.live import free_port
-
-    from pacte.billing.gateways import gateways_reset
 
     subject_id = customer()
     [account] = gateway_accounts_open(subject_id=subject_id, country="FR")

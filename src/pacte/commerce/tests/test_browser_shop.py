@@ -8,8 +8,11 @@ import re
 import pytest
 from django.core.cache import cache
 
-from pacte.commerce.models import Order
+from pacte.commerce import contact, services, testimonials
+from pacte.commerce.models import ContactMessage, Order, Product, Subscription, Testimonial
 from pacte.commerce.services import catalogue_demo_seed
+from pacte.commerce.tests.helpers import customer_make
+from pacte.commerce.tests.test_orders import order_make
 
 DBS = ["default", "keys", "telemetry"]
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(databases=DBS, transaction=True)]
@@ -104,10 +107,6 @@ def test_a_visitor_fills_a_cart_signs_up_checks_out_and_sees_the_order(
 def test_a_customer_writes_testimonials_contacts_the_shop_and_cancels_a_subscription(
     page, live_server, smtp_server, artifacts_dir
 ) -> None:
-    from pacte.commerce import contact, services, testimonials
-    from pacte.commerce.models import ContactMessage, Product, Subscription, Testimonial
-    from pacte.commerce.tests.helpers import customer_make
-    from pacte.commerce.tests.test_orders import order_make
 
     catalogue_demo_seed()
     user = customer_make("camille@example.fr", name="Camille Martin", language="en")

@@ -14,9 +14,11 @@ from django.test import Client
 
 from pacte.commerce import contact
 from pacte.commerce.models import ContactMessage
-from pacte.commerce.tests.helpers import DBS, customer_make
+from pacte.commerce.tests.helpers import DBS, customer_make, staff_client
 from pacte.consent.models import ConsentState
+from pacte.consent.selectors import consent_subject_ids
 from pacte.messaging.models import OutboxMessage, Subscriber
+from pacte.messaging.services import campaign_send
 from pacte.subjects.models import Subject
 
 pytestmark = pytest.mark.django_db(databases=DBS)
@@ -117,8 +119,6 @@ def test_an_empty_answer_is_refused_and_nothing_is_sent() -> None:
 
 
 def test_the_address_never_joins_a_mailing_list() -> None:
-    from pacte.consent.selectors import consent_subject_ids
-    from pacte.messaging.services import campaign_send
 
     Client().post("/contact/", FORM)
     row = ContactMessage.objects.get()
@@ -152,7 +152,6 @@ def test_under_a_policy_without_a_support_purpose_there_is_no_form(settings) -> 
 
 
 def test_staff_answer_from_the_admin_reaches_the_sender(django_capture_on_commit_callbacks) -> None:
-    from pacte.commerce.tests.helpers import staff_client
 
     Client(HTTP_ACCEPT_LANGUAGE="en").post("/contact/", FORM)
     row = ContactMessage.objects.get()

@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from pacte.accounts.services import user_register
 from pacte.commerce import selectors, services
 from pacte.commerce.models import Order, OrderContact, OrderLine, Product
 from pacte.commerce.selectors import cart_lines_saved
@@ -179,7 +180,6 @@ def test_an_empty_cart_has_nothing_to_check_out(audit: Product) -> None:
 
 
 def test_an_employer_account_holder_orders_for_the_organisation(audit: Product) -> None:
-    from pacte.accounts.services import user_register
 
     user = user_register(
         email="achats@entreprise.fr",

@@ -13,8 +13,20 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from pacte.commerce import services
-from pacte.commerce.models import Cart, CartLine, Order, OrderContact, OrderLine
+from pacte.commerce import contact, interests, services, testimonials
+from pacte.commerce.models import (
+    Cart,
+    CartLine,
+    ContactMessage,
+    Interest,
+    InterestObjection,
+    Order,
+    OrderContact,
+    OrderLine,
+    Product,
+    Subscription,
+    Testimonial,
+)
 from pacte.commerce.services import cart_save
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
 from pacte.commerce.tests.test_orders import order_make
@@ -90,16 +102,6 @@ def test_erasure_keeps_invoiced_orders_readable_under_the_hold_and_nothing_else(
 
 def test_export_and_erasure_reach_testimonials_interests_subscriptions_and_contact_messages(shop) -> None:
     from django.test import Client
-
-    from pacte.commerce import contact, interests, testimonials
-    from pacte.commerce.models import (
-        ContactMessage,
-        Interest,
-        InterestObjection,
-        Product,
-        Subscription,
-        Testimonial,
-    )
 
     user, paid, _pending = shop
     plan = product_make("plan-essential", 1900, kind="plan", period="month")

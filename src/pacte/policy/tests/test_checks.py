@@ -6,6 +6,7 @@ from django.db import models
 from django.test.utils import isolate_apps
 
 from pacte.policy.checks import check_fields_against_policy, policy_checks
+from pacte.policy.registry import only_under
 
 
 class _Categorised(models.CharField):
@@ -68,7 +69,6 @@ def test_an_invalid_active_policy_is_a_start_up_error(settings, tmp_path) -> Non
 
 @isolate_apps("tests.testapp")
 def test_a_field_written_only_under_a_purpose_the_policy_lacks_is_not_checked() -> None:
-    from pacte.policy.registry import only_under
 
     class Feature(models.Model):
         words = only_under("testimonials", _Categorised(max_length=20, category="marketing.testimonial"))

@@ -19,6 +19,7 @@ from django.core.checks import run_checks
 from django.test import Client
 from django.utils import timezone
 
+from pacte.accounts.models import User
 from pacte.accounts.services import user_create
 from pacte.consent.services import consent_set
 from pacte.core.errors import PacteError
@@ -86,7 +87,6 @@ def staff_client():
     cache.clear()
     user_create(email="agent@operator.example", password="correct horse battery 42", birth_date=None,
                 name="Camille Agent", is_staff=True, is_superuser=True)  # fmt: skip
-    from pacte.accounts.models import User
 
     user = User.objects.get(is_staff=True)
     secret = generate_totp_secret()

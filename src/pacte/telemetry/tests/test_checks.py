@@ -5,9 +5,13 @@ from __future__ import annotations
 from django.apps.registry import Apps
 from django.db import models
 
+from pacte.accounts.models import User
+from pacte.consent.selectors import banner_purposes
 from pacte.core.routers import PacteRouter
 from pacte.telemetry.checks import linkability_errors, telemetry_checks
 from pacte.telemetry.models import Diagnostic, Hit
+from pacte.telemetry.tests.conftest import consent_mode_policy
+from pacte.vault.models import SystemSecret
 
 
 def _model(name: str, **fields: models.Field) -> type[models.Model]:
@@ -51,8 +55,6 @@ def test_only_the_diagnostics_table_may_keep_an_ip_address() -> None:
 
 
 def test_the_router_keeps_telemetry_in_its_alias_and_refuses_relations_to_any_other() -> None:
-    from pacte.accounts.models import User
-    from pacte.vault.models import SystemSecret
 
     router = PacteRouter()
     assert router.db_for_write(Hit) == router.db_for_read(Hit) == "telemetry"
@@ -64,8 +66,6 @@ def test_the_router_keeps_telemetry_in_its_alias_and_refuses_relations_to_any_ot
 
 
 def test_consent_mode_statistics_are_asked_in_the_banner_even_without_a_cookie(settings, tmp_path) -> None:
-    from pacte.consent.selectors import banner_purposes
-    from pacte.telemetry.tests.conftest import consent_mode_policy
 
     settings.PACTE_POLICY_FILE = str(consent_mode_policy(tmp_path))
     assert "statistics" in {row.id for row in banner_purposes()}
