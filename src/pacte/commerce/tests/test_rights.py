@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 
 from pacte.commerce import contact, interests, services, testimonials
+from pacte.commerce import models as shop_models  # its Testimonial would look like a test class
 from pacte.commerce.models import (
     Cart,
     CartLine,
@@ -25,7 +26,6 @@ from pacte.commerce.models import (
     OrderLine,
     Product,
     Subscription,
-    Testimonial,
 )
 from pacte.commerce.services import cart_save
 from pacte.commerce.tests.helpers import DBS, customer_make, product_make
@@ -146,7 +146,7 @@ def test_export_and_erasure_reach_testimonials_interests_subscriptions_and_conta
     assert visitor_records["contact_messages"][0]["email"] == "jean@example.fr"
 
     erasure_of_subject(subject=user.subject)
-    assert not Testimonial.objects.filter(subject=user.subject).exists()
+    assert not shop_models.Testimonial.objects.filter(subject=user.subject).exists()
     assert not Interest.objects.exists() and not InterestObjection.objects.exists()
     assert not Subscription.objects.exists()
     assert list(ContactMessage.objects.values_list("pk", flat=True)) == [visitor.pk]
